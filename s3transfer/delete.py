@@ -1,0 +1,30 @@
+"""Managed delete: one DeleteObject request per transfer."""
+
+from s3transfer.tasks import SubmissionTask, Task
+
+
+class DeleteSubmissionTask(SubmissionTask):
+    """Submits the single, final DeleteObject task of a delete transfer."""
+
+    def _submit(self, client, request_executor, transfer_future, **kwargs):
+        call_args = transfer_future.meta.call_args
+        self._transfer_coordinator.submit(
+            request_executor,
+            DeleteObjectTask(
+                transfer_coordinator=self._transfer_coordinator,
+                main_kwargs={
+                    'client': client,
+                    'bucket': call_args.bucket,
+                    'key': call_args.key,
+                    'extra_args': call_args.extra_args,
+                },
+                is_final=True,
+            ),
+        )
+
+
+class DeleteObjectTask(Task):
+    """Deletes one object."""
+
+    def _main(self, client, bucket, key, extra_args):
+        client.delete_object(Bucket=bucket, Key=key, **extra_args)

@@ -1,0 +1,976 @@
+"""Downloads: size discovery, single or ranged GetObject requests, and disk writes.
+
+Layers, top-down: ``DownloadSubmissionTask`` picks an output manager (where bytes go)
+and submits ``GetObjectTask``s; each task streams its response and hands every
+``io_chunksize`` read to the output manager (``queue_file_io_task``, the one hot
+path for bytes); the output manager's final io task renames/closes and announces done.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from s3transfer.compat import seekable
+from s3transfer.exceptions import (
+    RetriesExceededError,
+    S3DownloadFailedError,
+    S3ValidationError,
+)
+from s3transfer.futures import IN_MEMORY_DOWNLOAD_TAG
+from s3transfer.tasks import SubmissionTask, Task
+from s3transfer.utils import (
+    S3_RETRYABLE_DOWNLOAD_ERRORS,
+    CountCallbackInvoker,
+    DeferredOpenFile,
+    FunctionContainer,
+    StreamReaderProgress,
+    calculate_num_parts,
+    calculate_range_parameter,
+    get_callbacks,
+    invoke_progress_callbacks,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _etag_mismatch_message(bucket: str, key: str) -> str:
+    return (
+        f'Contents of stored object "{key}" in bucket "{bucket}" '
+        f'did not match expected ETag.'
+    )
+
+
+def _check_destination_filename(filename: str) -> None:
+    """Fail before any request when ``filename`` can never be written (quirk fix)."""
+    if os.path.isdir(filename):
+        raise IsADirectoryError(
+            errno.EISDIR, 'Download destination is a directory', filename
+        )
+    folder = os.path.dirname(filename)
+    if folder and not os.path.isdir(folder):
+        raise FileNotFoundError(
+            errno.ENOENT, 'Folder of the download destination does not exist', filename
+        )
+
+
+class _PositionalTempFile(DeferredOpenFile):
+    """A lazily opened temp file that request threads may also write with ``pwrite``.
+
+    Writing positionally from the thread that read the bytes keeps them out of the io
+    queue (memory) and off the single io thread (speed).
+    """
+
+    def __init__(self, filename: str, open_function: Callable[..., Any]) -> None:
+        super().__init__(filename, mode='wb', open_function=self._open_and_keep)
+        self._opener = open_function
+        self._opened = None
+        self._open_lock = threading.Lock()
+
+    def _open_and_keep(self, filename: str, mode: str) -> Any:
+        self._opened = self._opener(filename, mode)
+        return self._opened
+
+    def write_at(self, data: bytes, offset: int) -> bool:
+        """Write ``data`` at ``offset``; ``False`` if this file cannot do that."""
+        fd = self._file_descriptor()
+        if fd is None:
+            return False
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(fd, view, offset)
+            view = view[written:]
+            offset += written
+        return True
+
+    def _file_descriptor(self) -> int | None:
+        if not hasattr(os, 'pwrite'):
+            return None
+        with self._open_lock:
+            if self._opened is None:
+                self.seek(0)  # opens the file (once) through DeferredOpenFile
+            try:
+                return self._opened.fileno()
+            except (AttributeError, OSError, ValueError):
+                return None
+
+
+class DownloadOutputManager:
+    """Where downloaded bytes go: which fileobj, which io tasks, which final task."""
+
+    def __init__(
+        self, osutil: Any, transfer_coordinator: Any, io_executor: Any
+    ) -> None:
+        self._osutil = osutil
+        self._transfer_coordinator = transfer_coordinator
+        self._io_executor = io_executor
+
+    @classmethod
+    def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
+        """Whether this manager can write to ``download_target``."""
+        raise NotImplementedError('must implement is_compatible()')
+
+    def get_download_task_tag(self) -> Any:
+        """The executor tag for this manager's GET tasks (``None``: untagged)."""
+        return None
+
+    def get_fileobj_for_io_writes(self, transfer_future: Any) -> Any:
+        """The file-like object the io tasks write to."""
+        raise NotImplementedError('must implement get_fileobj_for_io_writes()')
+
+    def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
+        """Queue a write of ``data`` at ``offset`` on the io executor."""
+        self._transfer_coordinator.submit(
+            self._io_executor, self.get_io_write_task(fileobj, data, offset)
+        )
+
+    def get_io_write_task(self, fileobj: Any, data: bytes, offset: int) -> Task:
+        """A task writing ``data`` at ``offset`` of ``fileobj``."""
+        return IOWriteTask(
+            self._transfer_coordinator,
+            main_kwargs={'fileobj': fileobj, 'data': data, 'offset': offset},
+        )
+
+    def get_final_io_task(self) -> Task:
+        """The final task: runs after every write and announces the transfer done."""
+        raise NotImplementedError('must implement get_final_io_task()')
+
+    def _get_fileobj_from_filename(self, filename: str) -> DeferredOpenFile:
+        fileobj = DeferredOpenFile(filename, mode='wb', open_function=self._osutil.open)
+        self._transfer_coordinator.add_failure_cleanup(fileobj.close)
+        return fileobj
+
+
+class DownloadFilenameOutputManager(DownloadOutputManager):
+    """Downloads into a temp file next to the destination, renamed on success."""
+
+    def __init__(
+        self, osutil: Any, transfer_coordinator: Any, io_executor: Any
+    ) -> None:
+        super().__init__(osutil, transfer_coordinator, io_executor)
+        self._final_filename = None
+        self._temp_filename = None
+        self._temp_fileobj = None
+
+    @classmethod
+    def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
+        """Any file name."""
+        return isinstance(download_target, str)
+
+    def get_fileobj_for_io_writes(self, transfer_future: Any) -> Any:
+        """The (lazily opened) temp file; cleanups close and remove it on failure."""
+        fileobj = transfer_future.meta.call_args.fileobj
+        _check_destination_filename(fileobj)
+        self._final_filename = fileobj
+        self._temp_filename = self._osutil.get_temp_filename(fileobj)
+        self._temp_fileobj = _PositionalTempFile(self._temp_filename, self._osutil.open)
+        self._transfer_coordinator.add_failure_cleanup(self._temp_fileobj.close)
+        self._transfer_coordinator.add_failure_cleanup(
+            self._osutil.remove_file, self._temp_filename
+        )
+        return self._temp_fileobj
+
+    def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
+        """Write the temp file positionally right here; else queue an io task."""
+        if isinstance(fileobj, _PositionalTempFile) and fileobj.write_at(data, offset):
+            return
+        super().queue_file_io_task(fileobj, data, offset)
+
+    def get_final_io_task(self) -> Task:
+        """Close the temp file and rename it to the destination."""
+        return IORenameFileTask(
+            transfer_coordinator=self._transfer_coordinator,
+            main_kwargs={
+                'fileobj': self._temp_fileobj,
+                'final_filename': self._final_filename,
+                'osutil': self._osutil,
+            },
+            is_final=True,
+        )
+
+
+class DownloadSeekableOutputManager(DownloadOutputManager):
+    """Writes straight into a seekable file object at each chunk's offset."""
+
+    @classmethod
+    def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
+        """Any seekable object."""
+        return seekable(download_target)
+
+    def get_fileobj_for_io_writes(self, transfer_future: Any) -> Any:
+        """The caller's object itself."""
+        return transfer_future.meta.call_args.fileobj
+
+    def get_final_io_task(self) -> Task:
+        """Nothing to finish; only announces done."""
+        return CompleteDownloadNOOPTask(transfer_coordinator=self._transfer_coordinator)
+
+
+class DownloadNonSeekableOutputManager(DownloadOutputManager):
+    """Streams into a write-only object, reordering ranged chunks via a DeferQueue."""
+
+    def __init__(
+        self,
+        osutil: Any,
+        transfer_coordinator: Any,
+        io_executor: Any,
+        defer_queue: Any = None,
+    ) -> None:
+        super().__init__(osutil, transfer_coordinator, io_executor)
+        self._defer_queue = DeferQueue() if defer_queue is None else defer_queue
+        self._io_submit_lock = threading.Lock()
+
+    @classmethod
+    def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
+        """Any object with ``write``."""
+        return hasattr(download_target, 'write')
+
+    def get_download_task_tag(self) -> Any:
+        """GET tasks use the in-memory sliding window."""
+        return IN_MEMORY_DOWNLOAD_TAG
+
+    def get_fileobj_for_io_writes(self, transfer_future: Any) -> Any:
+        """The caller's object itself."""
+        return transfer_future.meta.call_args.fileobj
+
+    def get_final_io_task(self) -> Task:
+        """Nothing to finish; only announces done."""
+        return CompleteDownloadNOOPTask(transfer_coordinator=self._transfer_coordinator)
+
+    def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
+        """Queue the writes the DeferQueue releases, in offset order."""
+        with self._io_submit_lock:
+            writes = self._defer_queue.request_writes(offset, data)
+            for write in writes:
+                logger.debug('Queueing IO offset %s for fileobj: %s', offset, fileobj)
+                super().queue_file_io_task(fileobj, write['data'], write['offset'])
+
+    def get_io_write_task(self, fileobj: Any, data: bytes, offset: int) -> Task:
+        """A write without a seek (``offset`` is ignored)."""
+        return IOStreamingWriteTask(
+            self._transfer_coordinator,
+            main_kwargs={'fileobj': fileobj, 'data': data},
+        )
+
+
+class DownloadSpecialFilenameOutputManager(DownloadNonSeekableOutputManager):
+    """Streams into a FIFO, device or socket path; no temp file."""
+
+    def __init__(
+        self,
+        osutil: Any,
+        transfer_coordinator: Any,
+        io_executor: Any,
+        defer_queue: Any = None,
+    ) -> None:
+        super().__init__(osutil, transfer_coordinator, io_executor, defer_queue)
+        self._fileobj = None
+
+    @classmethod
+    def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
+        """A path naming a special file."""
+        return isinstance(download_target, str) and osutil.is_special_file(
+            download_target
+        )
+
+    def get_fileobj_for_io_writes(self, transfer_future: Any) -> Any:
+        """The special file itself, opened lazily."""
+        filename = transfer_future.meta.call_args.fileobj
+        self._fileobj = self._get_fileobj_from_filename(filename)
+        return self._fileobj
+
+    def get_final_io_task(self) -> Task:
+        """Close the special file."""
+        return IOCloseTask(
+            transfer_coordinator=self._transfer_coordinator,
+            is_final=True,
+            main_kwargs={'fileobj': self._fileobj},
+        )
+
+
+_OUTPUT_MANAGER_RESOLUTION_ORDER = (
+    DownloadSpecialFilenameOutputManager,
+    DownloadFilenameOutputManager,
+    DownloadSeekableOutputManager,
+    DownloadNonSeekableOutputManager,
+)
+
+
+class DownloadSubmissionTask(SubmissionTask):
+    """Works out the object size and submits the GetObject task(s) of a download."""
+
+    def _get_download_output_manager_cls(
+        self, transfer_future: Any, osutil: Any
+    ) -> type[DownloadOutputManager]:
+        download_target = transfer_future.meta.call_args.fileobj
+        for manager_cls in _OUTPUT_MANAGER_RESOLUTION_ORDER:
+            if manager_cls.is_compatible(download_target, osutil):
+                return manager_cls
+        raise RuntimeError(
+            f'Output {download_target} of type: {type(download_target)} '
+            f'is not supported.'
+        )
+
+    def _submit(
+        self,
+        client: Any,
+        config: Any,
+        osutil: Any,
+        request_executor: Any,
+        io_executor: Any,
+        transfer_future: Any,
+        bandwidth_limiter: Any = None,
+    ) -> None:
+        manager_cls = self._get_download_output_manager_cls(transfer_future, osutil)
+        download_output_manager = manager_cls(
+            osutil, self._transfer_coordinator, io_executor
+        )
+        args = (
+            client,
+            config,
+            osutil,
+            request_executor,
+            io_executor,
+            download_output_manager,
+            transfer_future,
+            bandwidth_limiter,
+        )
+        validation = getattr(client.meta.config, 'response_checksum_validation', None)
+        if validation == 'when_required':
+            self._submit_first_chunk_request(*args)
+            return
+        self._discover_size_and_etag(client, transfer_future)
+        if transfer_future.meta.size < config.multipart_threshold:
+            self._submit_download_request(*args)
+        else:
+            self._submit_ranged_download_request(*args)
+
+    def _discover_size_and_etag(self, client: Any, transfer_future: Any) -> None:
+        meta = transfer_future.meta
+        if meta.size is not None and meta.etag is not None:
+            return
+        call_args = meta.call_args
+        response = client.head_object(
+            Bucket=call_args.bucket, Key=call_args.key, **call_args.extra_args
+        )
+        meta.provide_transfer_size(response['ContentLength'])
+        meta.provide_object_etag(response.get('ETag'))
+
+    def _submit_download_request(
+        self,
+        client: Any,
+        config: Any,
+        osutil: Any,
+        request_executor: Any,
+        io_executor: Any,
+        download_output_manager: DownloadOutputManager,
+        transfer_future: Any,
+        bandwidth_limiter: Any,
+    ) -> None:
+        call_args = transfer_future.meta.call_args
+        fileobj = download_output_manager.get_fileobj_for_io_writes(transfer_future)
+        progress_callbacks = get_callbacks(transfer_future, 'progress')
+        get_object_tag = download_output_manager.get_download_task_tag()
+        final_task = download_output_manager.get_final_io_task()
+        self._transfer_coordinator.submit(
+            request_executor,
+            ImmediatelyWriteIOGetObjectTask(
+                transfer_coordinator=self._transfer_coordinator,
+                main_kwargs={
+                    'client': client,
+                    'bucket': call_args.bucket,
+                    'key': call_args.key,
+                    'fileobj': fileobj,
+                    'extra_args': call_args.extra_args,
+                    'callbacks': progress_callbacks,
+                    'max_attempts': config.num_download_attempts,
+                    'download_output_manager': download_output_manager,
+                    'io_chunksize': config.io_chunksize,
+                    'bandwidth_limiter': bandwidth_limiter,
+                },
+                done_callbacks=[final_task],
+            ),
+            tag=get_object_tag,
+        )
+
+    def _submit_ranged_download_request(
+        self,
+        client: Any,
+        config: Any,
+        osutil: Any,
+        request_executor: Any,
+        io_executor: Any,
+        download_output_manager: DownloadOutputManager,
+        transfer_future: Any,
+        bandwidth_limiter: Any,
+    ) -> None:
+        meta = transfer_future.meta
+        fileobj = download_output_manager.get_fileobj_for_io_writes(transfer_future)
+        part_size = config.multipart_chunksize
+        num_parts = calculate_num_parts(meta.size, part_size)
+        invoker = CountCallbackInvoker(
+            self._get_final_io_task_submission_callback(
+                download_output_manager, io_executor
+            )
+        )
+        _submit_ranged_get_tasks(
+            _RangedGetPlan(
+                transfer_coordinator=self._transfer_coordinator,
+                transfer_future=transfer_future,
+                client=client,
+                config=config,
+                request_executor=request_executor,
+                download_output_manager=download_output_manager,
+                fileobj=fileobj,
+                progress_callbacks=get_callbacks(transfer_future, 'progress'),
+                bandwidth_limiter=bandwidth_limiter,
+                get_object_tag=download_output_manager.get_download_task_tag(),
+                etag=meta.etag,
+            ),
+            range(num_parts),
+            num_parts,
+            invoker,
+        )
+
+    def _submit_first_chunk_request(
+        self,
+        client: Any,
+        config: Any,
+        osutil: Any,
+        request_executor: Any,
+        io_executor: Any,
+        download_output_manager: DownloadOutputManager,
+        transfer_future: Any,
+        bandwidth_limiter: Any,
+    ) -> None:
+        meta = transfer_future.meta
+        call_args = meta.call_args
+        fileobj = download_output_manager.get_fileobj_for_io_writes(transfer_future)
+        progress_callbacks = get_callbacks(transfer_future, 'progress')
+        get_object_tag = download_output_manager.get_download_task_tag()
+        extra_args = dict(call_args.extra_args)
+        extra_args['Range'] = f'bytes=0-{config.multipart_chunksize - 1}'
+        if meta.etag is not None:
+            extra_args['IfMatch'] = meta.etag
+        callback = GetObjectFirstChunkOnDoneCallback(
+            transfer_future=transfer_future,
+            download_output_manager=download_output_manager,
+            io_executor=io_executor,
+            transfer_coordinator=self._transfer_coordinator,
+            client=client,
+            config=config,
+            request_executor=request_executor,
+            bandwidth_limiter=bandwidth_limiter,
+            fileobj=fileobj,
+            progress_callbacks=progress_callbacks,
+            get_object_tag=get_object_tag,
+        )
+        task = GetObjectTask(
+            transfer_coordinator=self._transfer_coordinator,
+            main_kwargs={
+                'client': client,
+                'bucket': call_args.bucket,
+                'key': call_args.key,
+                'fileobj': fileobj,
+                'extra_args': extra_args,
+                'callbacks': progress_callbacks,
+                'max_attempts': config.num_download_attempts,
+                'download_output_manager': download_output_manager,
+                'io_chunksize': config.io_chunksize,
+                'start_index': 0,
+                'bandwidth_limiter': bandwidth_limiter,
+            },
+            done_callbacks=[callback],
+        )
+        callback.set_task(task)
+        # Untagged on purpose (quirk fix): the offset-0 chunk is never buffered
+        # out of order, and holding a window slot here while the callback fills
+        # the window with the remaining parts could never be released.
+        self._transfer_coordinator.submit(request_executor, task)
+
+    def _calculate_range_param(
+        self, part_size: int, part_index: int, num_parts: int
+    ) -> str:
+        return calculate_range_parameter(part_size, part_index, num_parts)
+
+    def _get_final_io_task_submission_callback(
+        self, download_manager: DownloadOutputManager, io_executor: Any
+    ) -> FunctionContainer:
+        final_task = download_manager.get_final_io_task()
+        return FunctionContainer(
+            self._transfer_coordinator.submit, io_executor, final_task
+        )
+
+
+@dataclass
+class _RangedGetPlan:
+    """Everything the ranged GET tasks of one download share."""
+
+    transfer_coordinator: Any
+    transfer_future: Any
+    client: Any
+    config: Any
+    request_executor: Any
+    download_output_manager: DownloadOutputManager
+    fileobj: Any
+    progress_callbacks: list
+    bandwidth_limiter: Any
+    get_object_tag: Any
+    etag: str | None
+
+
+def _submit_ranged_get_tasks(
+    plan: _RangedGetPlan,
+    part_indexes: range,
+    num_parts: int,
+    invoker: CountCallbackInvoker,
+) -> None:
+    """Submit one ranged ``GetObjectTask`` per part, then finalize ``invoker``."""
+    call_args = plan.transfer_future.meta.call_args
+    part_size = plan.config.multipart_chunksize
+    try:
+        for part_index in part_indexes:
+            extra_args = {
+                'Range': calculate_range_parameter(part_size, part_index, num_parts)
+            }
+            if plan.etag is not None:
+                extra_args['IfMatch'] = plan.etag
+            extra_args.update(call_args.extra_args)
+            invoker.increment()
+            plan.transfer_coordinator.submit(
+                plan.request_executor,
+                GetObjectTask(
+                    transfer_coordinator=plan.transfer_coordinator,
+                    main_kwargs={
+                        'client': plan.client,
+                        'bucket': call_args.bucket,
+                        'key': call_args.key,
+                        'fileobj': plan.fileobj,
+                        'extra_args': extra_args,
+                        'callbacks': plan.progress_callbacks,
+                        'max_attempts': plan.config.num_download_attempts,
+                        'download_output_manager': plan.download_output_manager,
+                        'io_chunksize': plan.config.io_chunksize,
+                        'start_index': part_index * part_size,
+                        'bandwidth_limiter': plan.bandwidth_limiter,
+                    },
+                    done_callbacks=[invoker.decrement],
+                ),
+                tag=plan.get_object_tag,
+            )
+    finally:
+        # Even after a failed submission the final task must run once the
+        # submitted parts finish, so the transfer is announced done.
+        invoker.finalize()
+
+
+class GetObjectFirstChunkOnDoneCallback:
+    """After the first ranged GET: learn size and ETag, then GET the other parts."""
+
+    def __init__(
+        self,
+        transfer_future: Any,
+        download_output_manager: DownloadOutputManager,
+        io_executor: Any,
+        transfer_coordinator: Any,
+        client: Any,
+        config: Any,
+        request_executor: Any,
+        bandwidth_limiter: Any,
+        fileobj: Any,
+        progress_callbacks: list,
+        get_object_tag: Any,
+    ) -> None:
+        self._transfer_future = transfer_future
+        self._download_output_manager = download_output_manager
+        self._io_executor = io_executor
+        self._transfer_coordinator = transfer_coordinator
+        self._client = client
+        self._config = config
+        self._request_executor = request_executor
+        self._bandwidth_limiter = bandwidth_limiter
+        self._fileobj = fileobj
+        self._progress_callbacks = progress_callbacks
+        self._get_object_tag = get_object_tag
+        self._task = None
+        self._final_task_submitted = False
+        # Executors that run tasks inline call us on this same thread.
+        self._creator_thread = threading.get_ident()
+
+    def set_task(self, task: GetObjectTask) -> None:
+        """Remember the first-chunk task whose response this callback reads."""
+        self._task = task
+
+    def __call__(self) -> None:
+        """Run as the first GET's done callback, on its request thread."""
+        if self._task is None:
+            raise RuntimeError('set_task() must be called before the task is submitted')
+        response = self._task.get_response()
+        if response is None or self._transfer_coordinator.done():
+            self._submit_final_task()
+            return
+        size = self._object_size(response)
+        etag = response.get('ETag')
+        meta = self._transfer_future.meta
+        meta.provide_transfer_size(size)
+        meta.provide_object_etag(etag)
+        if size == 0:
+            # Creates the (empty) output file.
+            self._download_output_manager.queue_file_io_task(self._fileobj, b'', 0)
+        if size > self._config.multipart_chunksize:
+            self._schedule_remaining_parts(size, etag)
+        else:
+            self._submit_final_task()
+
+    def _object_size(self, response: dict) -> int:
+        content_range = response.get('ContentRange')
+        if content_range:
+            return int(content_range.rsplit('/', 1)[1])
+        return response['ContentLength']
+
+    def _submit_final_task(self) -> None:
+        final_task = self._download_output_manager.get_final_io_task()
+        self._transfer_coordinator.submit(self._io_executor, final_task)
+        self._final_task_submitted = True
+
+    def _schedule_remaining_parts(self, size: int, etag: str | None) -> None:
+        num_parts = calculate_num_parts(size, self._config.multipart_chunksize)
+        invoker = CountCallbackInvoker(self._submit_final_task)
+        plan = _RangedGetPlan(
+            transfer_coordinator=self._transfer_coordinator,
+            transfer_future=self._transfer_future,
+            client=self._client,
+            config=self._config,
+            request_executor=self._request_executor,
+            download_output_manager=self._download_output_manager,
+            fileobj=self._fileobj,
+            progress_callbacks=self._progress_callbacks,
+            bandwidth_limiter=self._bandwidth_limiter,
+            get_object_tag=self._get_object_tag,
+            etag=etag,
+        )
+        args = (plan, range(1, num_parts), num_parts, invoker)
+        if threading.get_ident() == self._creator_thread:
+            # Inline executor: every submit completes before returning; no waits.
+            _submit_ranged_get_tasks(*args)
+            return
+        # Quirk fix: submitting may wait for executor slots that only request
+        # threads free, so never wait on a request thread.
+        threading.Thread(
+            target=self._submit_off_request_thread,
+            args=args,
+            name='s3transfer-ranged-get-submitter',
+            daemon=True,
+        ).start()
+
+    def _submit_off_request_thread(self, *args: Any) -> None:
+        try:
+            _submit_ranged_get_tasks(*args)
+        except BaseException as e:
+            logger.debug('Submitting the remaining parts failed.', exc_info=True)
+            self._transfer_coordinator.set_exception(e)
+            if not self._final_task_submitted:
+                # Nothing else will announce this transfer done.
+                self._transfer_coordinator.announce_done()
+
+
+class GetObjectTask(Task):
+    """One GetObject request (whole object or a range) streamed into io writes."""
+
+    def _main(
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        fileobj: Any,
+        extra_args: dict,
+        callbacks: list,
+        max_attempts: int,
+        download_output_manager: DownloadOutputManager,
+        io_chunksize: int,
+        start_index: int = 0,
+        bandwidth_limiter: Any = None,
+    ) -> None:
+        last_exception = None
+        for attempt in range(1, max_attempts + 1):
+            self._current_index = start_index
+            try:
+                self._download_once(
+                    client,
+                    bucket,
+                    key,
+                    fileobj,
+                    extra_args,
+                    callbacks,
+                    download_output_manager,
+                    io_chunksize,
+                    bandwidth_limiter,
+                )
+                return None
+            except ClientError as e:
+                self._handle_client_error(e, bucket, key)
+                return None
+            except S3_RETRYABLE_DOWNLOAD_ERRORS as e:
+                logger.debug(
+                    'Retrying exception caught (%s), retrying request, (attempt %s '
+                    '/ %s)',
+                    e,
+                    attempt,
+                    max_attempts,
+                    exc_info=True,
+                )
+                last_exception = e
+                # Take back the progress this failed attempt reported.
+                invoke_progress_callbacks(callbacks, start_index - self._current_index)
+        raise RetriesExceededError(last_exception)
+
+    def _download_once(
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        fileobj: Any,
+        extra_args: dict,
+        callbacks: list,
+        download_output_manager: DownloadOutputManager,
+        io_chunksize: int,
+        bandwidth_limiter: Any,
+    ) -> None:
+        response = client.get_object(Bucket=bucket, Key=key, **extra_args)
+        self._response = response
+        self._validate_response(response, extra_args.get('Range'), bucket, key)
+        body = StreamReaderProgress(response['Body'], callbacks)
+        if bandwidth_limiter is not None:
+            body = bandwidth_limiter.get_bandwith_limited_stream(
+                body, self._transfer_coordinator
+            )
+        for chunk in DownloadChunkIterator(body, io_chunksize):
+            if self._transfer_coordinator.done():
+                response['Body'].close()
+                return
+            self._handle_io(
+                download_output_manager, fileobj, chunk, self._current_index
+            )
+            self._current_index += len(chunk)
+
+    def _handle_client_error(self, error: ClientError, bucket: str, key: str) -> None:
+        code = error.response.get('Error', {}).get('Code')
+        if code == 'PreconditionFailed':
+            raise S3DownloadFailedError(_etag_mismatch_message(bucket, key))
+        if code == 'InvalidRange':
+            # Ranged GET of an empty object: treat it as empty.
+            self._response = {'ContentLength': 0, 'ContentRange': None, 'ETag': None}
+            return
+        raise error
+
+    def _validate_response(
+        self, response: dict, requested_range: str | None, bucket: str, key: str
+    ) -> None:
+        self._validate_content_range(requested_range, response.get('ContentRange'))
+
+    def get_response(self) -> dict | None:
+        """The last GetObject response, or ``None`` before the first one."""
+        return getattr(self, '_response', None)
+
+    def _validate_content_range(
+        self, requested_range: str | None, content_range: str | None
+    ) -> None:
+        if not requested_range or not content_range:
+            return
+        response_range, total = content_range.split('/')
+        response_start, response_end = response_range[6:].split('-')
+        requested = requested_range[6:]
+        if '-' not in requested:
+            return
+        requested_start, requested_end = requested.split('-')
+        if not requested_end:
+            requested_end = str(int(total) - 1)
+        if int(response_start) != int(requested_start):
+            raise S3ValidationError(
+                f'Response range start `{response_start}` does not match '
+                f'requested start `{requested_start}`'
+            )
+        if int(response_end) > int(requested_end):
+            raise S3ValidationError(
+                f'Response range end `{response_end}` exceeds requested end '
+                f'`{requested_end}`'
+            )
+
+    def _handle_io(
+        self,
+        download_output_manager: DownloadOutputManager,
+        fileobj: Any,
+        chunk: bytes,
+        index: int,
+    ) -> None:
+        download_output_manager.queue_file_io_task(fileobj, chunk, index)
+
+
+class ImmediatelyWriteIOGetObjectTask(GetObjectTask):
+    """A non-ranged GET that writes each chunk itself, without the io executor.
+
+    Quirk fix: for targets that ignore offsets (non-seekable), a retry skips the bytes
+    an earlier attempt already wrote, and refuses a retry that sees another ETag.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._streamed_until = 0
+        self._first_etag = None
+
+    def _validate_response(
+        self, response: dict, requested_range: str | None, bucket: str, key: str
+    ) -> None:
+        super()._validate_response(response, requested_range, bucket, key)
+        etag = response.get('ETag')
+        if self._first_etag is None:
+            self._first_etag = etag
+        elif self._streamed_until and etag and etag != self._first_etag:
+            raise S3DownloadFailedError(_etag_mismatch_message(bucket, key))
+
+    def _handle_io(
+        self,
+        download_output_manager: DownloadOutputManager,
+        fileobj: Any,
+        chunk: bytes,
+        index: int,
+    ) -> None:
+        if isinstance(download_output_manager, DownloadNonSeekableOutputManager):
+            chunk = self._unwritten_part(chunk, index)
+            if chunk is None:
+                return
+            index = max(index, self._streamed_until)
+            self._streamed_until = index + len(chunk)
+        download_output_manager.get_io_write_task(fileobj, chunk, index)()
+
+    def _unwritten_part(self, chunk: bytes, index: int) -> bytes | None:
+        already_written = self._streamed_until - index
+        if already_written <= 0:
+            return chunk
+        if already_written >= len(chunk):
+            return None
+        return chunk[already_written:]
+
+
+class IOWriteTask(Task):
+    """Seek to ``offset`` and write ``data``."""
+
+    def _main(self, fileobj: Any, data: bytes, offset: int) -> None:
+        fileobj.seek(offset)
+        fileobj.write(data)
+
+
+class IOStreamingWriteTask(Task):
+    """Write ``data`` at the current position (no seek)."""
+
+    def _main(self, fileobj: Any, data: bytes) -> None:
+        fileobj.write(data)
+
+
+class IORenameFileTask(Task):
+    """Close the temp file and rename it into place (replacing any old file)."""
+
+    def _main(self, fileobj: Any, final_filename: str, osutil: Any) -> None:
+        fileobj.close()
+        osutil.rename_file(fileobj.name, final_filename)
+
+
+class IOCloseTask(Task):
+    """Close the file."""
+
+    def _main(self, fileobj: Any) -> None:
+        fileobj.close()
+
+
+class CompleteDownloadNOOPTask(Task):
+    """A final task with nothing to do: it only announces the download done."""
+
+    def __init__(
+        self,
+        transfer_coordinator: Any,
+        main_kwargs: dict | None = None,
+        pending_main_kwargs: dict | None = None,
+        done_callbacks: list | None = None,
+        is_final: bool = True,
+    ) -> None:
+        super().__init__(
+            transfer_coordinator=transfer_coordinator,
+            main_kwargs=main_kwargs,
+            pending_main_kwargs=pending_main_kwargs,
+            done_callbacks=done_callbacks,
+            is_final=is_final,
+        )
+
+    def _main(self) -> None:
+        pass
+
+
+class DownloadChunkIterator:
+    """Reads a body in ``chunksize`` pieces; an empty body yields one ``b''``."""
+
+    def __init__(self, body: Any, chunksize: int) -> None:
+        self._body = body
+        self._chunksize = chunksize
+        self._num_reads = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = self._body.read(self._chunksize)
+        self._num_reads += 1
+        if chunk:
+            return chunk
+        if self._num_reads == 1:
+            # An empty object still produces one write, which creates the file.
+            return chunk
+        raise StopIteration()
+
+    next = __next__
+
+
+class DeferQueue:
+    """Releases out-of-order writes strictly in contiguous offset order from 0."""
+
+    def __init__(self) -> None:
+        self._offsets: list[int] = []
+        self._pending: dict[int, bytes] = {}
+        self._next_offset = 0
+        self._lock = threading.Lock()
+
+    def request_writes(self, offset: int, data: bytes) -> list[dict]:
+        """Accept ``data`` at ``offset``; return the writes now contiguous, in order."""
+        with self._lock:
+            if offset + len(data) <= self._next_offset:
+                return []
+            if offset < self._next_offset:
+                data = data[self._next_offset - offset :]
+                offset = self._next_offset
+            existing = self._pending.get(offset)
+            if existing is None:
+                heapq.heappush(self._offsets, offset)
+                self._pending[offset] = data
+            elif len(data) > len(existing):
+                self._pending[offset] = data
+            return self._pop_contiguous_writes()
+
+    def _pop_contiguous_writes(self) -> list[dict]:
+        writes = []
+        while self._offsets and self._offsets[0] <= self._next_offset:
+            offset = heapq.heappop(self._offsets)
+            data = self._pending.pop(offset)
+            if offset < self._next_offset:
+                # Overtaken by a longer write: only the tail is still new.
+                data = data[self._next_offset - offset :]
+            if data:
+                writes.append({'offset': self._next_offset, 'data': data})
+                self._next_offset += len(data)
+        return writes

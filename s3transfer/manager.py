@@ -1,0 +1,538 @@
+"""The managed transfer API: ``TransferConfig``, ``TransferManager`` and its controller.
+
+A ``TransferManager`` validates each call, registers a coordinator for it, returns a
+``TransferFuture`` at once and submits one submission task per transfer.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import re
+import threading
+from collections.abc import Iterable
+
+from s3transfer.bandwidth import BandwidthLimiter, LeakyBucket
+from s3transfer.constants import (
+    ALLOWED_DOWNLOAD_ARGS,
+    FULL_OBJECT_CHECKSUM_ARGS,
+    KB,
+    MB,
+)
+from s3transfer.copies import CopySubmissionTask
+from s3transfer.delete import DeleteSubmissionTask
+from s3transfer.download import DownloadSubmissionTask
+from s3transfer.exceptions import CancelledError, FatalError
+from s3transfer.futures import (
+    IN_MEMORY_DOWNLOAD_TAG,
+    IN_MEMORY_UPLOAD_TAG,
+    BoundedExecutor,
+    TransferCoordinator,
+    TransferFuture,
+    TransferMeta,
+)
+from s3transfer.upload import UploadSubmissionTask
+from s3transfer.utils import (
+    CallArgs,
+    OSUtils,
+    SlidingWindowSemaphore,
+    TaskSemaphore,
+    get_callbacks,
+    set_default_checksum_algorithm,
+    signal_not_transferring,
+    signal_transferring,
+)
+
+logger = logging.getLogger(__name__)
+
+# The numeric settings of TransferConfig, checked for type before their value.
+_NUMERIC_SETTINGS = (
+    'multipart_threshold',
+    'multipart_chunksize',
+    'max_request_concurrency',
+    'max_submission_concurrency',
+    'max_request_queue_size',
+    'max_submission_queue_size',
+    'max_io_queue_size',
+    'io_chunksize',
+    'num_download_attempts',
+    'max_in_memory_upload_chunks',
+    'max_in_memory_download_chunks',
+    'max_bandwidth',
+)
+
+
+class TransferConfig:
+    """Settings for a ``TransferManager``: sizes, concurrency and queue bounds."""
+
+    UNSET_DEFAULT = object()
+
+    def __init__(
+        self,
+        multipart_threshold=8 * MB,
+        multipart_chunksize=8 * MB,
+        max_request_concurrency=10,
+        max_submission_concurrency=5,
+        max_request_queue_size=1000,
+        max_submission_queue_size=1000,
+        max_io_queue_size=1000,
+        io_chunksize=256 * KB,
+        num_download_attempts=5,
+        max_in_memory_upload_chunks=10,
+        max_in_memory_download_chunks=10,
+        max_bandwidth=None,
+    ) -> None:
+        self.multipart_threshold = multipart_threshold
+        self.multipart_chunksize = multipart_chunksize
+        self.max_request_concurrency = max_request_concurrency
+        self.max_submission_concurrency = max_submission_concurrency
+        self.max_request_queue_size = max_request_queue_size
+        self.max_submission_queue_size = max_submission_queue_size
+        self.max_io_queue_size = max_io_queue_size
+        self.io_chunksize = io_chunksize
+        self.num_download_attempts = num_download_attempts
+        self.max_in_memory_upload_chunks = max_in_memory_upload_chunks
+        self.max_in_memory_download_chunks = max_in_memory_download_chunks
+        self.max_bandwidth = max_bandwidth
+        self._validate_attrs_are_nonzero()
+
+    def _validate_attrs_are_nonzero(self) -> None:
+        for attr, value in self.__dict__.items():
+            if value is None or value is self.UNSET_DEFAULT:
+                continue
+            if attr in _NUMERIC_SETTINGS:
+                _check_is_number(attr, value)
+            elif not isinstance(value, numbers.Real):
+                continue
+            if value <= 0:
+                raise ValueError(
+                    f'Provided parameter {attr} of value {value} must '
+                    f'be greater than 0.'
+                )
+
+    def get_deep_attr(self, item):
+        """The raw attribute, bypassing any subclass ``__getattribute__``."""
+        return object.__getattribute__(self, item)
+
+
+def _check_is_number(attr: str, value) -> None:
+    # The original compared any value with 0 and failed with a confusing
+    # "'<=' not supported" error for e.g. '8MB'; name the field instead.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f'Provided parameter {attr} of value {value!r} must be a number '
+            f'(an int of bytes or a count), not {type(value).__name__}.'
+        )
+
+
+class TransferManager:
+    """Runs uploads, downloads, copies and deletes on bounded thread pools."""
+
+    ALLOWED_DOWNLOAD_ARGS = ALLOWED_DOWNLOAD_ARGS
+
+    _ALLOWED_SHARED_ARGS = [
+        'ACL',
+        'CacheControl',
+        'ChecksumAlgorithm',
+        'ContentDisposition',
+        'ContentEncoding',
+        'ContentLanguage',
+        'ContentType',
+        'ExpectedBucketOwner',
+        'Expires',
+        'GrantFullControl',
+        'GrantRead',
+        'GrantReadACP',
+        'GrantWriteACP',
+        'Metadata',
+        'ObjectLockLegalHoldStatus',
+        'ObjectLockMode',
+        'ObjectLockRetainUntilDate',
+        'RequestPayer',
+        'ServerSideEncryption',
+        'StorageClass',
+        'SSECustomerAlgorithm',
+        'SSECustomerKey',
+        'SSECustomerKeyMD5',
+        'SSEKMSKeyId',
+        'SSEKMSEncryptionContext',
+        'Tagging',
+        'WebsiteRedirectLocation',
+    ]
+
+    ALLOWED_UPLOAD_ARGS = (
+        _ALLOWED_SHARED_ARGS
+        + ['ChecksumType', 'MpuObjectSize']
+        + FULL_OBJECT_CHECKSUM_ARGS
+    )
+
+    ALLOWED_COPY_ARGS = _ALLOWED_SHARED_ARGS + [
+        'CopySourceIfMatch',
+        'CopySourceIfModifiedSince',
+        'CopySourceIfNoneMatch',
+        'CopySourceIfUnmodifiedSince',
+        'CopySourceSSECustomerAlgorithm',
+        'CopySourceSSECustomerKey',
+        'CopySourceSSECustomerKeyMD5',
+        'MetadataDirective',
+        'TaggingDirective',
+        'AnnotationDirective',
+    ]
+
+    ALLOWED_DELETE_ARGS = [
+        'MFA',
+        'VersionId',
+        'RequestPayer',
+        'ExpectedBucketOwner',
+    ]
+
+    VALIDATE_SUPPORTED_BUCKET_VALUES = True
+
+    _UNSUPPORTED_BUCKET_PATTERNS = {
+        'S3 Object Lambda': re.compile(
+            r'^arn:(aws).*:s3-object-lambda:[a-z\-0-9]+:[0-9]{12}:'
+            r'accesspoint[/:][a-zA-Z0-9\-]{1,63}'
+        ),
+    }
+
+    def __init__(self, client, config=None, osutil=None, executor_cls=None) -> None:
+        self._client = client
+        self._config = config if config is not None else TransferConfig()
+        self._osutil = osutil if osutil is not None else OSUtils()
+        self._coordinator_controller = TransferCoordinatorController()
+        self._id_counter = 0
+        # Guards the id counter, the shut-down flag and coordinator registration.
+        self._submission_lock = threading.RLock()
+        self._is_shutdown = False
+
+        self._request_executor = BoundedExecutor(
+            max_size=self._config.max_request_queue_size,
+            max_num_threads=self._config.max_request_concurrency,
+            tag_semaphores={
+                IN_MEMORY_UPLOAD_TAG: TaskSemaphore(
+                    self._config.max_in_memory_upload_chunks
+                ),
+                IN_MEMORY_DOWNLOAD_TAG: SlidingWindowSemaphore(
+                    self._config.max_in_memory_download_chunks
+                ),
+            },
+            executor_cls=executor_cls,
+        )
+        self._submission_executor = BoundedExecutor(
+            max_size=self._config.max_submission_queue_size,
+            max_num_threads=self._config.max_submission_concurrency,
+            executor_cls=executor_cls,
+        )
+        # One thread writes every download's bytes, in submission order.
+        self._io_executor = BoundedExecutor(
+            max_size=self._config.max_io_queue_size,
+            max_num_threads=1,
+            executor_cls=executor_cls,
+        )
+
+        self._bandwidth_limiter = None
+        if self._config.max_bandwidth is not None:
+            logger.debug('Setting max_bandwidth to %s', self._config.max_bandwidth)
+            self._bandwidth_limiter = BandwidthLimiter(
+                LeakyBucket(self._config.max_bandwidth)
+            )
+
+        self._register_handlers()
+
+    @property
+    def client(self):
+        return self._client
+
+    @property
+    def config(self):
+        return self._config
+
+    def upload(
+        self, fileobj, bucket, key, extra_args=None, subscribers=None
+    ) -> TransferFuture:
+        """Upload a file name, seekable or readable object to ``bucket``/``key``."""
+        extra_args = extra_args.copy() if extra_args else {}
+        if subscribers is None:
+            subscribers = []
+        self._validate_all_known_args(extra_args, self.ALLOWED_UPLOAD_ARGS)
+        self._validate_if_bucket_supported(bucket)
+        self._add_operation_defaults(extra_args)
+        call_args = CallArgs(
+            fileobj=fileobj,
+            bucket=bucket,
+            key=key,
+            extra_args=extra_args,
+            subscribers=subscribers,
+        )
+        extra_main_kwargs = {}
+        if self._bandwidth_limiter:
+            extra_main_kwargs['bandwidth_limiter'] = self._bandwidth_limiter
+        return self._submit_transfer(call_args, UploadSubmissionTask, extra_main_kwargs)
+
+    def download(
+        self, bucket, key, fileobj, extra_args=None, subscribers=None
+    ) -> TransferFuture:
+        """Download ``bucket``/``key`` into a file name or writable object."""
+        if extra_args is None:
+            extra_args = {}
+        if subscribers is None:
+            subscribers = []
+        self._validate_all_known_args(extra_args, self.ALLOWED_DOWNLOAD_ARGS)
+        self._validate_if_bucket_supported(bucket)
+        call_args = CallArgs(
+            bucket=bucket,
+            key=key,
+            fileobj=fileobj,
+            extra_args=extra_args,
+            subscribers=subscribers,
+        )
+        extra_main_kwargs = {'io_executor': self._io_executor}
+        if self._bandwidth_limiter:
+            extra_main_kwargs['bandwidth_limiter'] = self._bandwidth_limiter
+        return self._submit_transfer(
+            call_args, DownloadSubmissionTask, extra_main_kwargs
+        )
+
+    def copy(
+        self,
+        copy_source,
+        bucket,
+        key,
+        extra_args=None,
+        subscribers=None,
+        source_client=None,
+    ) -> TransferFuture:
+        """Copy ``copy_source`` (Bucket, Key, VersionId) to ``bucket``/``key``."""
+        if extra_args is None:
+            extra_args = {}
+        if subscribers is None:
+            subscribers = []
+        if source_client is None:
+            source_client = self._client
+        self._warn_on_ignored_copy_args(extra_args)
+        self._validate_all_known_args(extra_args, self.ALLOWED_COPY_ARGS)
+        if isinstance(copy_source, dict):
+            self._validate_if_bucket_supported(copy_source.get('Bucket'))
+        self._validate_if_bucket_supported(bucket)
+        call_args = CallArgs(
+            copy_source=copy_source,
+            bucket=bucket,
+            key=key,
+            extra_args=extra_args,
+            subscribers=subscribers,
+            source_client=source_client,
+        )
+        return self._submit_transfer(call_args, CopySubmissionTask)
+
+    def delete(self, bucket, key, extra_args=None, subscribers=None) -> TransferFuture:
+        """Delete ``bucket``/``key``."""
+        if extra_args is None:
+            extra_args = {}
+        if subscribers is None:
+            subscribers = []
+        self._validate_all_known_args(extra_args, self.ALLOWED_DELETE_ARGS)
+        self._validate_if_bucket_supported(bucket)
+        call_args = CallArgs(
+            bucket=bucket,
+            key=key,
+            extra_args=extra_args,
+            subscribers=subscribers,
+        )
+        return self._submit_transfer(call_args, DeleteSubmissionTask)
+
+    @staticmethod
+    def _warn_on_ignored_copy_args(extra_args) -> None:
+        if extra_args.get('Metadata') and extra_args.get('MetadataDirective') is None:
+            logger.warning(
+                "Metadata was supplied without a metadata directive. The "
+                "supplied metadata will be ignored and source metadata will be "
+                "preserved. Set the metadata directive to 'REPLACE' to apply "
+                "the supplied metadata."
+            )
+        if extra_args.get('Tagging') and extra_args.get('TaggingDirective') is None:
+            logger.warning(
+                "Tagging was supplied without a tagging directive. The "
+                "supplied tagging will be ignored and source tags will be "
+                "preserved. Set the tagging directive to 'REPLACE' to apply "
+                "the supplied tagging."
+            )
+
+    def _validate_if_bucket_supported(self, bucket) -> None:
+        # Object Lambda access points do not support the requests that
+        # managed transfers make (ranged GETs, multipart uploads).
+        if self.VALIDATE_SUPPORTED_BUCKET_VALUES:
+            for resource, pattern in self._UNSUPPORTED_BUCKET_PATTERNS.items():
+                if pattern.match(bucket or ''):
+                    raise ValueError(
+                        f'TransferManager methods do not support {resource} '
+                        f'resource. Use direct client calls instead.'
+                    )
+
+    def _validate_all_known_args(self, actual, allowed: Iterable[str]) -> None:
+        for kwarg in actual:
+            if kwarg not in allowed:
+                raise ValueError(
+                    f"Invalid extra_args key '{kwarg}', must be one of: "
+                    f"{', '.join(allowed)}"
+                )
+
+    def _add_operation_defaults(self, extra_args) -> None:
+        config = self._client.meta.config
+        if config.request_checksum_calculation == 'when_supported':
+            set_default_checksum_algorithm(extra_args)
+
+    def _submit_transfer(
+        self, call_args, submission_task_cls, extra_main_kwargs=None
+    ) -> TransferFuture:
+        if not extra_main_kwargs:
+            extra_main_kwargs = {}
+        with self._submission_lock:
+            self._raise_if_shut_down()
+            transfer_future, components = self._get_future_with_components(call_args)
+            for callback in get_callbacks(transfer_future, 'done'):
+                components['coordinator'].add_done_callback(callback)
+            main_kwargs = self._get_submission_task_main_kwargs(
+                transfer_future, extra_main_kwargs
+            )
+            submission_task = submission_task_cls(
+                transfer_coordinator=components['coordinator'],
+                main_kwargs=main_kwargs,
+            )
+            try:
+                self._submission_executor.submit(submission_task)
+            except RuntimeError as e:
+                # The executors were shut down under us: unregister the
+                # transfer so nothing is left half-registered.
+                self._coordinator_controller.remove_transfer_coordinator(
+                    components['coordinator']
+                )
+                raise RuntimeError(
+                    f'Cannot submit a transfer: the TransferManager is shut down ({e}).'
+                ) from e
+            self._id_counter += 1
+        return transfer_future
+
+    def _raise_if_shut_down(self) -> None:
+        if self._is_shutdown:
+            raise RuntimeError(
+                'Cannot submit a transfer: this TransferManager has been shut '
+                'down. Create a new TransferManager for more transfers.'
+            )
+
+    def _get_future_with_components(self, call_args):
+        transfer_id = self._id_counter
+        transfer_coordinator = TransferCoordinator(transfer_id=transfer_id)
+        self._coordinator_controller.add_transfer_coordinator(transfer_coordinator)
+        # Untrack the coordinator first thing once it is done.
+        transfer_coordinator.add_done_callback(
+            self._coordinator_controller.remove_transfer_coordinator,
+            transfer_coordinator,
+        )
+        components = {
+            'meta': TransferMeta(call_args, transfer_id=transfer_id),
+            'coordinator': transfer_coordinator,
+        }
+        transfer_future = TransferFuture(**components)
+        return transfer_future, components
+
+    def _get_submission_task_main_kwargs(self, transfer_future, extra_main_kwargs):
+        main_kwargs = {
+            'client': self._client,
+            'config': self._config,
+            'osutil': self._osutil,
+            'request_executor': self._request_executor,
+            'transfer_future': transfer_future,
+        }
+        main_kwargs.update(extra_main_kwargs)
+        return main_kwargs
+
+    def _register_handlers(self) -> None:
+        # Progress and bandwidth limiting only count bytes that botocore
+        # actually sends, not its reads for checksums or signing.
+        event_name = 'request-created.s3'
+        self._client.meta.events.register_first(
+            event_name,
+            signal_not_transferring,
+            unique_id='s3upload-not-transferring',
+        )
+        self._client.meta.events.register_last(
+            event_name, signal_transferring, unique_id='s3upload-transferring'
+        )
+
+    def __enter__(self) -> TransferManager:
+        return self
+
+    def __exit__(self, exc_type, exc_value, *args) -> None:
+        cancel = False
+        cancel_msg = ''
+        cancel_exc_type = FatalError
+        if exc_type:
+            cancel = True
+            cancel_msg = str(exc_value)
+            if not cancel_msg:
+                cancel_msg = repr(exc_value)
+            if isinstance(exc_value, KeyboardInterrupt):
+                cancel_exc_type = CancelledError
+        self._shutdown(cancel, cancel_msg, cancel_exc_type)
+
+    def shutdown(self, cancel=False, cancel_msg='') -> None:
+        """Wait for (or, with ``cancel``, cancel) every transfer, then stop threads.
+
+        The original passed its arguments shifted and raised ``TypeError`` when
+        ``cancel=True`` met a running transfer; see docs/compatibility.md.
+        """
+        self._shutdown(cancel, cancel_msg)
+
+    def _shutdown(self, cancel, cancel_msg, exc_type=CancelledError) -> None:
+        with self._submission_lock:
+            self._is_shutdown = True
+        if cancel:
+            self._coordinator_controller.cancel(cancel_msg, exc_type)
+        try:
+            self._coordinator_controller.wait()
+        except KeyboardInterrupt:
+            self._coordinator_controller.cancel('KeyboardInterrupt()')
+            raise
+        finally:
+            self._submission_executor.shutdown()
+            self._request_executor.shutdown()
+            self._io_executor.shutdown()
+
+
+class TransferCoordinatorController:
+    """Tracks the unfinished transfers of one manager, to cancel or wait on them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tracked_transfer_coordinators: set[TransferCoordinator] = set()
+
+    @property
+    def tracked_transfer_coordinators(self) -> set[TransferCoordinator]:
+        with self._lock:
+            return set(self._tracked_transfer_coordinators)
+
+    def add_transfer_coordinator(self, transfer_coordinator) -> None:
+        with self._lock:
+            self._tracked_transfer_coordinators.add(transfer_coordinator)
+
+    def remove_transfer_coordinator(self, transfer_coordinator) -> None:
+        with self._lock:
+            self._tracked_transfer_coordinators.remove(transfer_coordinator)
+
+    def cancel(self, msg='', exc_type=CancelledError) -> None:
+        """Cancel every tracked transfer with ``exc_type(msg)``."""
+        for transfer_coordinator in self.tracked_transfer_coordinators:
+            transfer_coordinator.cancel(msg, exc_type)
+
+    def wait(self) -> None:
+        """Block until every tracked transfer is done; re-raise Ctrl-C."""
+        try:
+            for transfer_coordinator in self.tracked_transfer_coordinators:
+                transfer_coordinator.result()
+        except KeyboardInterrupt:
+            logger.debug('Received KeyboardInterrupt in wait()')
+            raise
+        except Exception:
+            # A failed transfer ends the wait; the executor shutdown that
+            # follows still waits for every task.
+            logger.debug('Exception while waiting on transfers', exc_info=True)

@@ -1,0 +1,203 @@
+"""Units of work run on the executors: the task lifecycle and shared MPU tasks."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from s3transfer.utils import get_callbacks
+
+try:
+    from botocore.context import start_as_current_context
+except ImportError:
+    start_as_current_context = contextlib.nullcontext
+
+logger = logging.getLogger(__name__)
+
+# The main kwargs shown by ``Task.__repr__``, in display order.
+_REPR_PARAMS = (
+    'bucket',
+    'key',
+    'part_number',
+    'final_filename',
+    'transfer_future',
+    'offset',
+    'extra_args',
+)
+
+
+class Task:
+    """One unit of a transfer's work; subclasses implement ``_main``."""
+
+    def __init__(
+        self,
+        transfer_coordinator: Any,
+        main_kwargs: dict | None = None,
+        pending_main_kwargs: dict | None = None,
+        done_callbacks: list[Callable[[], Any]] | None = None,
+        is_final: bool = False,
+    ) -> None:
+        self._transfer_coordinator = transfer_coordinator
+        self._main_kwargs = {} if main_kwargs is None else main_kwargs
+        self._pending_main_kwargs = (
+            {} if pending_main_kwargs is None else pending_main_kwargs
+        )
+        self._done_callbacks = [] if done_callbacks is None else done_callbacks
+        self._is_final = is_final
+
+    def __repr__(self) -> str:
+        shown = self._get_kwargs_with_params_to_include(self._main_kwargs, _REPR_PARAMS)
+        return (
+            f'{self.__class__.__name__}'
+            f'(transfer_id={self._transfer_coordinator.transfer_id}, {shown})'
+        )
+
+    @property
+    def transfer_id(self) -> Any:
+        """The id of the transfer this task belongs to."""
+        return self._transfer_coordinator.transfer_id
+
+    def __call__(self, ctx: Any = None) -> Any:
+        """Run the task under botocore context ``ctx``; errors go to the coordinator."""
+        with start_as_current_context(ctx):
+            return self._run()
+
+    def _run(self) -> Any:
+        try:
+            self._wait_on_dependent_futures()
+            kwargs = self._get_all_main_kwargs()
+            if not self._transfer_coordinator.done():
+                return self._execute_main(kwargs)
+        except Exception as e:
+            self._log_and_set_exception(e)
+        finally:
+            for done_callback in self._done_callbacks:
+                done_callback()
+            if self._is_final:
+                self._transfer_coordinator.announce_done()
+        return None
+
+    def _execute_main(self, kwargs: dict) -> Any:
+        shown = self._get_kwargs_with_params_to_exclude(kwargs, ('data',))
+        logger.debug('Executing task %s with kwargs %s', self, shown)
+        return_value = self._main(**kwargs)
+        if self._is_final:
+            self._transfer_coordinator.set_result(return_value)
+        return return_value
+
+    def _log_and_set_exception(self, exception: BaseException) -> None:
+        logger.debug('Exception raised.', exc_info=True)
+        self._transfer_coordinator.set_exception(exception)
+
+    def _main(self, **kwargs: Any) -> Any:
+        raise NotImplementedError('_main() must be implemented')
+
+    def _wait_on_dependent_futures(self) -> None:
+        futures_to_wait_on = []
+        for future in self._pending_main_kwargs.values():
+            if isinstance(future, list):
+                futures_to_wait_on.extend(future)
+            else:
+                futures_to_wait_on.append(future)
+        self._wait_until_all_complete(futures_to_wait_on)
+
+    def _wait_until_all_complete(self, futures: Iterable[Any]) -> None:
+        # Deliberately not concurrent.futures.wait: these may be other future types.
+        logger.debug('%s about to wait for the following futures %s', self, futures)
+        for future in futures:
+            try:
+                logger.debug('%s about to wait for %s', self, future)
+                future.result()
+            except Exception:
+                # Errors were recorded on the coordinator by the task that raised them.
+                pass
+        logger.debug('%s done waiting for dependent futures', self)
+
+    def _get_all_main_kwargs(self) -> dict:
+        kwargs = copy.copy(self._main_kwargs)
+        for key, pending_value in self._pending_main_kwargs.items():
+            if isinstance(pending_value, list):
+                kwargs[key] = [future.result() for future in pending_value]
+            else:
+                kwargs[key] = pending_value.result()
+        return kwargs
+
+    def _get_kwargs_with_params_to_include(
+        self, kwargs: dict, include: Iterable[str]
+    ) -> dict:
+        return {param: kwargs[param] for param in include if param in kwargs}
+
+    def _get_kwargs_with_params_to_exclude(
+        self, kwargs: dict, exclude: Iterable[str]
+    ) -> dict:
+        excluded = set(exclude)
+        return {key: value for key, value in kwargs.items() if key not in excluded}
+
+
+class SubmissionTask(Task):
+    """The top-level task of a transfer: queues it, then submits its request tasks."""
+
+    def _main(self, transfer_future: Any, **kwargs: Any) -> None:
+        try:
+            self._transfer_coordinator.set_status_to_queued()
+            for on_queued in get_callbacks(transfer_future, 'queued'):
+                on_queued()
+            self._transfer_coordinator.set_status_to_running()
+            self._submit(transfer_future=transfer_future, **kwargs)
+        except BaseException as e:
+            # Even Ctrl-C: the transfer must still end in a done state.
+            self._log_and_set_exception(e)
+            self._wait_for_all_submitted_futures_to_complete()
+            self._transfer_coordinator.announce_done()
+
+    def _submit(self, transfer_future: Any, **kwargs: Any) -> None:
+        raise NotImplementedError('_submit() must be implemented')
+
+    def _wait_for_all_submitted_futures_to_complete(self) -> None:
+        # Waited-on tasks may submit more; repeat until a wait adds nothing new.
+        submitted = self._transfer_coordinator.associated_futures
+        while submitted:
+            self._wait_until_all_complete(submitted)
+            still_associated = self._transfer_coordinator.associated_futures
+            if still_associated == submitted:
+                return
+            submitted = still_associated
+
+
+class CreateMultipartUploadTask(Task):
+    """Starts a multipart upload and arranges for it to be aborted on failure."""
+
+    def _main(self, client: Any, bucket: str, key: str, extra_args: dict) -> str:
+        response = client.create_multipart_upload(Bucket=bucket, Key=key, **extra_args)
+        upload_id = response['UploadId']
+        self._transfer_coordinator.add_failure_cleanup(
+            client.abort_multipart_upload,
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+        )
+        return upload_id
+
+
+class CompleteMultipartUploadTask(Task):
+    """Completes a multipart upload from its parts, in part-number order."""
+
+    def _main(
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: list[dict],
+        extra_args: dict,
+    ) -> None:
+        client.complete_multipart_upload(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={'Parts': parts},
+            **extra_args,
+        )

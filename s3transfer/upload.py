@@ -1,0 +1,615 @@
+"""Uploads: one PutObject, or a multipart upload built from the source's parts.
+
+An *input manager* adapts each kind of source (file name, seekable file object,
+read-only stream) to request bodies; ``UploadSubmissionTask`` turns those bodies into
+``PutObjectTask`` or ``CreateMultipartUpload`` → ``UploadPartTask``s → complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from io import BytesIO
+from typing import Any
+
+from s3transfer.compat import readable, seekable
+from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS
+from s3transfer.futures import IN_MEMORY_UPLOAD_TAG
+from s3transfer.tasks import (
+    CompleteMultipartUploadTask,
+    CreateMultipartUploadTask,
+    SubmissionTask,
+    Task,
+)
+from s3transfer.utils import (
+    ChunksizeAdjuster,
+    DeferredOpenFile,
+    ReadFileChunk,
+    calculate_num_parts,
+    get_callbacks,
+    get_filtered_dict,
+)
+
+ProgressCallback = Callable[..., Any]
+
+
+class AggregatedProgressCallback:
+    """Batches progress: one call per ``threshold`` bytes instead of one per read."""
+
+    def __init__(
+        self, callbacks: list[ProgressCallback], threshold: int = 1024 * 256
+    ) -> None:
+        self._callbacks = callbacks
+        self._threshold = threshold
+        self._bytes_seen = 0
+
+    def __call__(self, bytes_transferred: int) -> None:
+        self._bytes_seen += bytes_transferred
+        if self._bytes_seen >= self._threshold:
+            self._trigger_callbacks()
+
+    def flush(self) -> None:
+        """Emit whatever positive amount is still pending."""
+        if self._bytes_seen > 0:
+            self._trigger_callbacks()
+
+    def _trigger_callbacks(self) -> None:
+        for callback in self._callbacks:
+            callback(bytes_transferred=self._bytes_seen)
+        self._bytes_seen = 0
+
+
+class InterruptReader:
+    """Makes body reads raise the transfer's exception once it has failed.
+
+    Without it a cancelled upload would keep streaming the body to the server.
+    """
+
+    def __init__(self, fileobj: Any, transfer_coordinator: Any) -> None:
+        self._fileobj = fileobj
+        self._transfer_coordinator = transfer_coordinator
+
+    def read(self, amount: int | None = None) -> bytes:
+        if self._transfer_coordinator.exception:
+            raise self._transfer_coordinator.exception
+        return self._fileobj.read(amount)
+
+    def seek(self, where: int, whence: int = 0) -> Any:
+        return self._fileobj.seek(where, whence)
+
+    def tell(self) -> int:
+        return self._fileobj.tell()
+
+    def close(self) -> None:
+        self._fileobj.close()
+
+    def __enter__(self) -> InterruptReader:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.close()
+
+
+class _CallerOwnedFile:
+    """Delegates reads and seeks to a caller's file object but never closes it.
+
+    Closing a request body must flush progress without closing what the caller owns.
+    """
+
+    def __init__(self, fileobj: Any) -> None:
+        self._fileobj = fileobj
+
+    def read(self, amount: int | None = None) -> bytes:
+        return self._fileobj.read(amount)
+
+    def seek(self, where: int, whence: int = 0) -> Any:
+        return self._fileobj.seek(where, whence)
+
+    def tell(self) -> int:
+        return self._fileobj.tell()
+
+    def close(self) -> None:
+        """Leave the caller's file object open."""
+
+
+class UploadInputManager:
+    """Turns one kind of upload source into request bodies."""
+
+    def __init__(
+        self, osutil: Any, transfer_coordinator: Any, bandwidth_limiter: Any = None
+    ) -> None:
+        self._osutil = osutil
+        self._transfer_coordinator = transfer_coordinator
+        self._bandwidth_limiter = bandwidth_limiter
+
+    @classmethod
+    def is_compatible(cls, upload_source: Any) -> bool:
+        """Whether this manager can handle ``upload_source``."""
+        raise NotImplementedError('must implement is_compatible()')
+
+    def stores_body_in_memory(self, operation_name: str) -> bool:
+        """Whether bodies for ``'put_object'``/``'upload_part'`` are held in memory."""
+        raise NotImplementedError('must implement store_body_in_memory()')
+
+    def provide_transfer_size(self, transfer_future: Any) -> None:
+        """Record the number of bytes to upload on the future's meta, if knowable."""
+        raise NotImplementedError('must implement provide_transfer_size()')
+
+    def requires_multipart_upload(self, transfer_future: Any, config: Any) -> bool:
+        """Whether the source is large enough for a multipart upload."""
+        raise NotImplementedError('must implement requires_multipart_upload()')
+
+    def get_put_object_body(self, transfer_future: Any) -> ReadFileChunk:
+        """The body of the single PutObject."""
+        raise NotImplementedError('must implement get_put_object_body()')
+
+    def yield_upload_part_bodies(
+        self, transfer_future: Any, chunksize: int
+    ) -> Iterator[tuple[int, ReadFileChunk]]:
+        """Yield ``(part_number, body)`` for every part, numbered from 1."""
+        raise NotImplementedError('must implement yield_upload_part_bodies()')
+
+    def _wrap_fileobj(self, fileobj: Any) -> Any:
+        fileobj = InterruptReader(fileobj, self._transfer_coordinator)
+        if self._bandwidth_limiter:
+            # Limiting starts only when botocore sends the body (signal_transferring).
+            fileobj = self._bandwidth_limiter.get_bandwith_limited_stream(
+                fileobj, self._transfer_coordinator, enabled=False
+            )
+        return fileobj
+
+    def _get_progress_callbacks(
+        self, transfer_future: Any
+    ) -> list[AggregatedProgressCallback]:
+        callbacks = get_callbacks(transfer_future, 'progress')
+        if callbacks:
+            return [AggregatedProgressCallback(callbacks)]
+        return []
+
+    def _get_close_callbacks(
+        self, aggregated_progress_callbacks: list[AggregatedProgressCallback]
+    ) -> list[Callable[[], None]]:
+        return [callback.flush for callback in aggregated_progress_callbacks]
+
+    def _make_body(
+        self, fileobj: Any, transfer_future: Any, chunk_size: int, full_file_size: int
+    ) -> ReadFileChunk:
+        """A body over ``fileobj`` with fresh, initially disabled, progress hooks."""
+        callbacks = self._get_progress_callbacks(transfer_future)
+        return self._osutil.open_file_chunk_reader_from_fileobj(
+            fileobj=self._wrap_fileobj(fileobj),
+            chunk_size=chunk_size,
+            full_file_size=full_file_size,
+            callbacks=callbacks,
+            close_callbacks=self._get_close_callbacks(callbacks),
+        )
+
+
+class UploadFilenameInputManager(UploadInputManager):
+    """Uploads a file named by a path; each body opens the file lazily."""
+
+    @classmethod
+    def is_compatible(cls, upload_source: Any) -> bool:
+        return isinstance(upload_source, str)
+
+    def stores_body_in_memory(self, operation_name: str) -> bool:
+        return False
+
+    def provide_transfer_size(self, transfer_future: Any) -> None:
+        transfer_future.meta.provide_transfer_size(
+            self._osutil.get_file_size(transfer_future.meta.call_args.fileobj)
+        )
+
+    def requires_multipart_upload(self, transfer_future: Any, config: Any) -> bool:
+        return transfer_future.meta.size >= config.multipart_threshold
+
+    def get_put_object_body(self, transfer_future: Any) -> ReadFileChunk:
+        fileobj, full_size = self._get_put_object_fileobj_with_full_size(
+            transfer_future
+        )
+        return self._make_body(
+            fileobj,
+            transfer_future,
+            chunk_size=transfer_future.meta.size,
+            full_file_size=full_size,
+        )
+
+    def yield_upload_part_bodies(
+        self, transfer_future: Any, chunksize: int
+    ) -> Iterator[tuple[int, ReadFileChunk]]:
+        full_file_size = transfer_future.meta.size
+        num_parts = self._get_num_parts(transfer_future, chunksize)
+        for part_number in range(1, num_parts + 1):
+            fileobj, full_size = self._get_upload_part_fileobj_with_full_size(
+                transfer_future.meta.call_args.fileobj,
+                start_byte=chunksize * (part_number - 1),
+                part_size=chunksize,
+                full_file_size=full_file_size,
+            )
+            body = self._make_body(
+                fileobj,
+                transfer_future,
+                chunk_size=chunksize,
+                full_file_size=full_size,
+            )
+            yield part_number, body
+
+    def _get_deferred_open_file(self, fileobj: str, start_byte: int) -> Any:
+        return DeferredOpenFile(fileobj, start_byte, open_function=self._osutil.open)
+
+    def _get_put_object_fileobj_with_full_size(
+        self, transfer_future: Any
+    ) -> tuple[Any, int]:
+        fileobj = transfer_future.meta.call_args.fileobj
+        size = transfer_future.meta.size
+        return self._get_deferred_open_file(fileobj, 0), size
+
+    def _get_upload_part_fileobj_with_full_size(
+        self, fileobj: Any, **kwargs: int
+    ) -> tuple[Any, int]:
+        start_byte = kwargs['start_byte']
+        full_size = kwargs['full_file_size']
+        return self._get_deferred_open_file(fileobj, start_byte), full_size
+
+    def _get_num_parts(self, transfer_future: Any, part_size: int) -> int:
+        return calculate_num_parts(transfer_future.meta.size, part_size)
+
+
+class UploadSeekableInputManager(UploadFilenameInputManager):
+    """Uploads a seekable file object from its current position."""
+
+    @classmethod
+    def is_compatible(cls, upload_source: Any) -> bool:
+        return readable(upload_source) and seekable(upload_source)
+
+    def stores_body_in_memory(self, operation_name: str) -> bool:
+        return operation_name != 'put_object'
+
+    def provide_transfer_size(self, transfer_future: Any) -> None:
+        fileobj = transfer_future.meta.call_args.fileobj
+        start_position = fileobj.tell()
+        fileobj.seek(0, 2)
+        end_position = fileobj.tell()
+        fileobj.seek(start_position)
+        transfer_future.meta.provide_transfer_size(end_position - start_position)
+
+    def _get_upload_part_fileobj_with_full_size(
+        self, fileobj: Any, **kwargs: int
+    ) -> tuple[Any, int]:
+        # Parts are read here, in the submission thread, so the caller's object is
+        # never shared between request threads; memory is bounded by the upload tag.
+        data = fileobj.read(kwargs['part_size'])
+        return BytesIO(data), len(data)
+
+    def _get_put_object_fileobj_with_full_size(
+        self, transfer_future: Any
+    ) -> tuple[Any, int]:
+        fileobj = transfer_future.meta.call_args.fileobj
+        size = fileobj.tell() + transfer_future.meta.size
+        return _CallerOwnedFile(fileobj), size
+
+
+class UploadNonSeekableInputManager(UploadInputManager):
+    """Uploads a read-only stream, buffering each body in memory."""
+
+    def __init__(
+        self, osutil: Any, transfer_coordinator: Any, bandwidth_limiter: Any = None
+    ) -> None:
+        super().__init__(osutil, transfer_coordinator, bandwidth_limiter)
+        self._initial_data: bytes | None = b''
+
+    @classmethod
+    def is_compatible(cls, upload_source: Any) -> bool:
+        return readable(upload_source)
+
+    def stores_body_in_memory(self, operation_name: str) -> bool:
+        return True
+
+    def provide_transfer_size(self, transfer_future: Any) -> None:
+        """The size of a stream is unknown until it has been read."""
+
+    def requires_multipart_upload(self, transfer_future: Any, config: Any) -> bool:
+        if transfer_future.meta.size is not None:
+            return transfer_future.meta.size >= config.multipart_threshold
+        fileobj = transfer_future.meta.call_args.fileobj
+        threshold = config.multipart_threshold
+        self._initial_data = self._read(fileobj, threshold, False)
+        return len(self._initial_data) >= threshold
+
+    def get_put_object_body(self, transfer_future: Any) -> ReadFileChunk:
+        fileobj = transfer_future.meta.call_args.fileobj
+        data = self._initial_data + fileobj.read()
+        self._initial_data = None
+        return self._body_from_data(data, transfer_future)
+
+    def yield_upload_part_bodies(
+        self, transfer_future: Any, chunksize: int
+    ) -> Iterator[tuple[int, ReadFileChunk]]:
+        file_object = transfer_future.meta.call_args.fileobj
+        part_number = 0
+        while True:
+            part_number += 1
+            part_content = self._read(file_object, chunksize)
+            if not part_content:
+                break
+            yield part_number, self._body_from_data(part_content, transfer_future)
+            # Drop our reference so only the queued task keeps the part alive.
+            part_content = None
+
+    def _read(self, fileobj: Any, amount: int, truncate: bool = True) -> bytes:
+        """Read ``amount`` bytes, consuming the buffered initial data first."""
+        initial_data = self._initial_data
+        if not initial_data:
+            return fileobj.read(amount)
+        if amount <= len(initial_data):
+            data = initial_data[:amount]
+            if truncate:
+                self._initial_data = initial_data[amount:]
+            return data
+        data = initial_data + fileobj.read(amount - len(initial_data))
+        if truncate:
+            self._initial_data = b''
+        return data
+
+    def _wrap_data(
+        self,
+        data: bytes,
+        callbacks: list[AggregatedProgressCallback],
+        close_callbacks: list[Callable[[], None]],
+    ) -> ReadFileChunk:
+        return self._osutil.open_file_chunk_reader_from_fileobj(
+            fileobj=self._wrap_fileobj(BytesIO(data)),
+            chunk_size=len(data),
+            full_file_size=len(data),
+            callbacks=callbacks,
+            close_callbacks=close_callbacks,
+        )
+
+    def _body_from_data(self, data: bytes, transfer_future: Any) -> ReadFileChunk:
+        callbacks = self._get_progress_callbacks(transfer_future)
+        return self._wrap_data(data, callbacks, self._get_close_callbacks(callbacks))
+
+
+class UploadSubmissionTask(SubmissionTask):
+    """Works out the upload's shape and submits its request tasks."""
+
+    PUT_OBJECT_BLOCKLIST = ['ChecksumType', 'MpuObjectSize']
+
+    CREATE_MULTIPART_BLOCKLIST = FULL_OBJECT_CHECKSUM_ARGS + ['MpuObjectSize']
+
+    UPLOAD_PART_ARGS = [
+        'ChecksumAlgorithm',
+        'SSECustomerKey',
+        'SSECustomerAlgorithm',
+        'SSECustomerKeyMD5',
+        'RequestPayer',
+        'ExpectedBucketOwner',
+    ]
+
+    COMPLETE_MULTIPART_ARGS = [
+        'SSECustomerKey',
+        'SSECustomerAlgorithm',
+        'SSECustomerKeyMD5',
+        'RequestPayer',
+        'ExpectedBucketOwner',
+        'ChecksumType',
+        'MpuObjectSize',
+    ] + FULL_OBJECT_CHECKSUM_ARGS
+
+    def _get_upload_input_manager_cls(
+        self, transfer_future: Any
+    ) -> type[UploadInputManager]:
+        """The first input manager able to read the future's source."""
+        fileobj = transfer_future.meta.call_args.fileobj
+        for manager_cls in (
+            UploadFilenameInputManager,
+            UploadSeekableInputManager,
+            UploadNonSeekableInputManager,
+        ):
+            if manager_cls.is_compatible(fileobj):
+                return manager_cls
+        raise RuntimeError(
+            f'Input {fileobj} of type: {type(fileobj)} is not supported.'
+        )
+
+    def _submit(
+        self,
+        client: Any,
+        config: Any,
+        osutil: Any,
+        request_executor: Any,
+        transfer_future: Any,
+        bandwidth_limiter: Any = None,
+    ) -> None:
+        upload_input_manager = self._get_upload_input_manager_cls(transfer_future)(
+            osutil, self._transfer_coordinator, bandwidth_limiter
+        )
+        if transfer_future.meta.size is None:
+            upload_input_manager.provide_transfer_size(transfer_future)
+        if upload_input_manager.requires_multipart_upload(transfer_future, config):
+            submit = self._submit_multipart_request
+        else:
+            submit = self._submit_upload_request
+        submit(
+            client=client,
+            config=config,
+            osutil=osutil,
+            request_executor=request_executor,
+            transfer_future=transfer_future,
+            upload_input_manager=upload_input_manager,
+        )
+
+    def _submit_upload_request(
+        self,
+        client: Any,
+        config: Any,
+        osutil: Any,
+        request_executor: Any,
+        transfer_future: Any,
+        upload_input_manager: UploadInputManager,
+    ) -> None:
+        call_args = transfer_future.meta.call_args
+        body = upload_input_manager.get_put_object_body(transfer_future)
+        extra_args = self._extra_put_object_args(call_args.extra_args)
+        task = PutObjectTask(
+            transfer_coordinator=self._transfer_coordinator,
+            main_kwargs=_request_kwargs(client, call_args, extra_args, fileobj=body),
+            is_final=True,
+        )
+        tag = self._get_upload_task_tag(upload_input_manager, 'put_object')
+        self._transfer_coordinator.submit(request_executor, task, tag=tag)
+
+    def _submit_multipart_request(
+        self,
+        client: Any,
+        config: Any,
+        osutil: Any,
+        request_executor: Any,
+        transfer_future: Any,
+        upload_input_manager: UploadInputManager,
+    ) -> None:
+        call_args = transfer_future.meta.call_args
+        _apply_full_object_checksum(call_args.extra_args)
+        coordinator = self._transfer_coordinator
+        create_args = self._extra_create_multipart_args(call_args.extra_args)
+        create_future = coordinator.submit(
+            request_executor,
+            CreateMultipartUploadTask(
+                transfer_coordinator=coordinator,
+                main_kwargs=_request_kwargs(client, call_args, create_args),
+            ),
+        )
+        part_futures = self._submit_upload_part_tasks(
+            client,
+            config,
+            request_executor,
+            transfer_future,
+            upload_input_manager,
+            create_future,
+        )
+        complete_args = self._extra_complete_multipart_args(call_args.extra_args)
+        coordinator.submit(
+            request_executor,
+            CompleteMultipartUploadTask(
+                transfer_coordinator=coordinator,
+                main_kwargs=_request_kwargs(client, call_args, complete_args),
+                pending_main_kwargs={'upload_id': create_future, 'parts': part_futures},
+                is_final=True,
+            ),
+        )
+
+    def _submit_upload_part_tasks(
+        self,
+        client: Any,
+        config: Any,
+        request_executor: Any,
+        transfer_future: Any,
+        upload_input_manager: UploadInputManager,
+        create_future: Any,
+    ) -> list[Any]:
+        """Submit one UploadPartTask per body; may block on the in-memory tag."""
+        call_args = transfer_future.meta.call_args
+        chunksize = ChunksizeAdjuster().adjust_chunksize(
+            config.multipart_chunksize, transfer_future.meta.size
+        )
+        part_args = self._extra_upload_part_args(call_args.extra_args)
+        tag = self._get_upload_task_tag(upload_input_manager, 'upload_part')
+        part_futures = []
+        parts = upload_input_manager.yield_upload_part_bodies(
+            transfer_future, chunksize
+        )
+        for part_number, body in parts:
+            task = UploadPartTask(
+                transfer_coordinator=self._transfer_coordinator,
+                main_kwargs=_request_kwargs(
+                    client, call_args, part_args, fileobj=body, part_number=part_number
+                ),
+                pending_main_kwargs={'upload_id': create_future},
+            )
+            part_futures.append(
+                self._transfer_coordinator.submit(request_executor, task, tag=tag)
+            )
+        return part_futures
+
+    def _extra_put_object_args(self, extra_args: dict) -> dict:
+        return get_filtered_dict(extra_args, blocklisted_keys=self.PUT_OBJECT_BLOCKLIST)
+
+    def _extra_create_multipart_args(self, extra_args: dict) -> dict:
+        return get_filtered_dict(
+            extra_args, blocklisted_keys=self.CREATE_MULTIPART_BLOCKLIST
+        )
+
+    def _extra_upload_part_args(self, extra_args: dict) -> dict:
+        return get_filtered_dict(extra_args, whitelisted_keys=self.UPLOAD_PART_ARGS)
+
+    def _extra_complete_multipart_args(self, extra_args: dict) -> dict:
+        return get_filtered_dict(
+            extra_args, whitelisted_keys=self.COMPLETE_MULTIPART_ARGS
+        )
+
+    def _get_upload_task_tag(
+        self, upload_input_manager: UploadInputManager, operation_name: str
+    ) -> Any:
+        if upload_input_manager.stores_body_in_memory(operation_name):
+            return IN_MEMORY_UPLOAD_TAG
+        return None
+
+
+def _request_kwargs(
+    client: Any, call_args: Any, extra_args: dict, **kwargs: Any
+) -> dict[str, Any]:
+    """Main kwargs shared by every request task of one upload."""
+    return {
+        'client': client,
+        'bucket': call_args.bucket,
+        'key': call_args.key,
+        'extra_args': extra_args,
+        **kwargs,
+    }
+
+
+def _apply_full_object_checksum(extra_args: dict) -> None:
+    """A caller-supplied full-object checksum selects the FULL_OBJECT multipart flow."""
+    for name in FULL_OBJECT_CHECKSUM_ARGS:
+        if name in extra_args:
+            extra_args['ChecksumType'] = 'FULL_OBJECT'
+            extra_args['ChecksumAlgorithm'] = name[len('Checksum') :]
+
+
+class PutObjectTask(Task):
+    """Uploads the whole object with one PutObject."""
+
+    def _main(
+        self, client: Any, fileobj: Any, bucket: str, key: str, extra_args: dict
+    ) -> None:
+        with fileobj as body:
+            client.put_object(Bucket=bucket, Key=key, Body=body, **extra_args)
+
+
+class UploadPartTask(Task):
+    """Uploads one part; returns the part's entry for CompleteMultipartUpload."""
+
+    def _main(
+        self,
+        client: Any,
+        fileobj: Any,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        extra_args: dict,
+    ) -> dict[str, Any]:
+        with fileobj as body:
+            response = client.upload_part(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=part_number,
+                Body=body,
+                **extra_args,
+            )
+        part = {'ETag': response['ETag'], 'PartNumber': part_number}
+        if 'ChecksumAlgorithm' in extra_args:
+            checksum_member = 'Checksum' + extra_args['ChecksumAlgorithm'].upper()
+            if checksum_member in response:
+                part[checksum_member] = response[checksum_member]
+        return part
