@@ -503,6 +503,7 @@ class CopyCompleteMultipartUploadTask(CompleteMultipartUploadTask):
                     **put_args,
                 )
             except Exception as e:
+                logger.debug('Failed to copy annotation %s', name, exc_info=True)
                 errors[name] = e
             else:
                 succeeded.append(name)

@@ -148,20 +148,25 @@ def add_create(stubber, **params):
     )
 
 
-def add_part(stubber, number, byte_range, result=None, copy_source=SRC, **params):
+def part_params(number, byte_range, copy_source=SRC, **params):
+    """The UploadPartCopy parameters of part ``number``."""
     params.setdefault('CopySourceIfMatch', ETAG)
+    return {
+        'Bucket': BUCKET,
+        'Key': KEY,
+        'CopySource': copy_source,
+        'UploadId': UPLOAD_ID,
+        'PartNumber': number,
+        'CopySourceRange': byte_range,
+        **params,
+    }
+
+
+def add_part(stubber, number, byte_range, result=None, copy_source=SRC, **params):
     stubber.add_response(
         'upload_part_copy',
         {'CopyPartResult': {'ETag': f'"etag-{number}"', **(result or {})}},
-        {
-            'Bucket': BUCKET,
-            'Key': KEY,
-            'CopySource': copy_source,
-            'UploadId': UPLOAD_ID,
-            'PartNumber': number,
-            'CopySourceRange': byte_range,
-            **params,
-        },
+        part_params(number, byte_range, copy_source, **params),
     )
 
 
@@ -801,7 +806,10 @@ def test_failed_part_aborts_the_upload(client, stubber, operations):
     add_create(stubber)
     add_part(stubber, 1, RANGES_11MIB[0])
     stubber.add_client_error(
-        'upload_part_copy', service_error_code='InternalError', http_status_code=500
+        'upload_part_copy',
+        service_error_code='InternalError',
+        http_status_code=500,
+        expected_params=part_params(2, RANGES_11MIB[1]),
     )
     add_abort(stubber)
     recorder = Recorder()
@@ -829,6 +837,7 @@ def test_precondition_failed_part_raises_s3_copy_failed_error(client, stubber):
         'upload_part_copy',
         service_error_code='PreconditionFailed',
         http_status_code=412,
+        expected_params=part_params(1, RANGES_11MIB[0]),
     )
     add_abort(stubber)
 

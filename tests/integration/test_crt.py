@@ -177,9 +177,7 @@ def test_download_of_missing_key_raises_botocore_error_and_leaves_no_file(
 def test_cancel_running_download_raises_and_removes_temp_file(
     tmp_path, crt_client, serializer, s3_client, bucket
 ):
-    source = tmp_path / 'source'
-    _write_file(source, 40 * MiB + 3)
-    s3_client.upload_file(str(source), bucket, 'key')
+    s3_client.put_object(Bucket=bucket, Key='key', Body=os.urandom(40 * MiB + 3))
     target_dir = tmp_path / 'downloads'
     target_dir.mkdir()
     progress = PausingSubscriber()
