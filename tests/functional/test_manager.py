@@ -8,6 +8,7 @@ import time
 import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.config import Config
 from botocore.stub import Stubber
 
 from s3transfer.exceptions import CancelledError, FatalError
@@ -195,7 +196,15 @@ class _EmptyRaw:
         yield b''
 
 
-def test_handlers_are_registered_once_per_client(client):
+def test_handlers_are_registered_once_per_client():
+    # No checksum trailer, so botocore sends our body object unwrapped.
+    client = botocore.session.get_session().create_client(
+        's3',
+        region_name='us-east-1',
+        aws_access_key_id='testing',
+        aws_secret_access_key='testing',
+        config=Config(request_checksum_calculation='when_required'),
+    )
     TransferManager(client)
     TransferManager(client)
 
