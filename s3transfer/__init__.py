@@ -233,7 +233,9 @@ class ReadFileChunk:
 class StreamReaderProgress:
     """Wraps a readable stream, reporting the length of each read to a callback."""
 
-    def __init__(self, stream: Any, callback: Callable[[int], Any] | None = None):
+    def __init__(
+        self, stream: Any, callback: Callable[[int], Any] | None = None
+    ) -> None:
         self._stream = stream
         self._callback = callback
 

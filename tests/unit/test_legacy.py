@@ -777,3 +777,90 @@ class TestS3TransferUnit:
         transfer = S3Transfer(FakeS3Client())
         assert isinstance(transfer._config, TransferConfig)
         assert isinstance(transfer._osutil, OSUtils)
+
+
+class SizedOSUtils(OSUtils):
+    def __init__(self, size):
+        self.size = size
+
+    def get_file_size(self, filename):
+        return self.size
+
+
+class TestS3TransferDispatch:
+    """Which strategy runs, looked up through the package module at call time."""
+
+    def patch_uploader(self, monkeypatch):
+        calls = []
+
+        class FakeUploader:
+            def __init__(self, *args, **kwargs):
+                calls.append(('init', args, kwargs))
+
+            def upload_file(self, *args, **kwargs):
+                calls.append(('upload_file', args, kwargs))
+
+        monkeypatch.setattr(s3transfer, 'MultipartUploader', FakeUploader)
+        return calls
+
+    def test_upload_at_threshold_is_multipart(self, monkeypatch):
+        calls = self.patch_uploader(monkeypatch)
+        client, config, osutil = FakeS3Client(), TransferConfig(), SizedOSUtils(8 * MB)
+        transfer = S3Transfer(client, config, osutil)
+        callback = RecordingCallback()
+        transfer.upload_file('f', 'b', 'k', callback, {'ACL': 'private'})
+        assert calls == [
+            ('init', (client, config, osutil), {}),
+            ('upload_file', ('f', 'b', 'k', callback, {'ACL': 'private'}), {}),
+        ]
+
+    def test_upload_registers_callback_toggles(self, monkeypatch):
+        self.patch_uploader(monkeypatch)
+        client = FakeS3Client()
+        S3Transfer(client, osutil=SizedOSUtils(8 * MB)).upload_file('f', 'b', 'k')
+        assert client.meta.events.registered[1:] == [
+            (
+                'register_first',
+                ('request-created.s3', disable_upload_callbacks),
+                {'unique_id': 's3upload-callback-disable'},
+            ),
+            (
+                'register_last',
+                ('request-created.s3', enable_upload_callbacks),
+                {'unique_id': 's3upload-callback-enable'},
+            ),
+        ]
+
+    def test_download_at_threshold_is_ranged(self, monkeypatch, tmp_path):
+        calls = []
+
+        class FakeDownloader:
+            def __init__(self, *args, **kwargs):
+                calls.append(('init', args, kwargs))
+
+            def download_file(self, *args, **kwargs):
+                calls.append(('download_file', args, kwargs))
+                open(args[2], 'wb').close()
+
+        class HeadClient(FakeS3Client):
+            def head_object(self, **kwargs):
+                calls.append(('head_object', kwargs))
+                return {'ContentLength': 8 * MB}
+
+        monkeypatch.setattr(s3transfer, 'MultipartDownloader', FakeDownloader)
+        monkeypatch.setattr(s3transfer, 'random_file_extension', lambda: 'abc')
+        client, config, osutil = HeadClient(), TransferConfig(), OSUtils()
+        filename = str(tmp_path / 'out')
+        S3Transfer(client, config, osutil).download_file(
+            'b', 'k', filename, {'VersionId': 'v'}, print
+        )
+        assert calls == [
+            ('head_object', {'Bucket': 'b', 'Key': 'k', 'VersionId': 'v'}),
+            ('init', (client, config, osutil), {}),
+            (
+                'download_file',
+                ('b', 'k', filename + '.abc', 8 * MB, {'VersionId': 'v'}, print),
+                {},
+            ),
+        ]
+        assert [p.name for p in tmp_path.iterdir()] == ['out']
