@@ -9,6 +9,8 @@ import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ResponseStreamingError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from s3transfer import processpool
 from s3transfer.constants import ALLOWED_DOWNLOAD_ARGS, MB, PROCESS_USER_AGENT
@@ -522,6 +524,23 @@ def test_submitter_splits_into_ranges(tmp_path):
     assert osutil.allocations == [(filename + '.tmp', 7)]
     assert os.path.getsize(filename + '.tmp') == 7
     assert monitor._transfer_states[0].jobs_to_complete == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(1, 2000), chunksize=st.integers(1, 300))
+def test_submitter_ranges_tile_the_object(tmp_path_factory, size, chunksize):
+    monitor, osutil = TransferMonitor(), RecordingOSUtils()
+    filename = str(tmp_path_factory.mktemp('ranges') / 'f')
+    request = new_request(monitor, filename, expected_size=size)
+    config = ProcessTransferConfig(multipart_threshold=1, multipart_chunksize=chunksize)
+    jobs = run_submitter(FakeClient(), [request], monitor, osutil, config)
+    position = 0
+    for job in jobs:
+        start, end = job.extra_args['Range'][len('bytes=') :].split('-')
+        assert job.offset == int(start) == position
+        position = int(end) + 1 if end else size
+    assert position == size and jobs[-1].extra_args['Range'].endswith('-')
+    assert monitor._transfer_states[0].jobs_to_complete == len(jobs)
 
 
 def test_submitter_heads_for_size_below_threshold(tmp_path):
