@@ -173,14 +173,31 @@ class UploadInputManager:
     def _make_body(
         self, fileobj: Any, transfer_future: Any, chunk_size: int, full_file_size: int
     ) -> ReadFileChunk:
-        """A body over ``fileobj`` with fresh, initially disabled, progress hooks."""
+        """A body over ``fileobj`` with fresh progress callbacks for the future."""
         callbacks = self._get_progress_callbacks(transfer_future)
+        return self._open_body(
+            fileobj,
+            chunk_size,
+            full_file_size,
+            callbacks,
+            self._get_close_callbacks(callbacks),
+        )
+
+    def _open_body(
+        self,
+        fileobj: Any,
+        chunk_size: int,
+        full_file_size: int,
+        callbacks: list[AggregatedProgressCallback],
+        close_callbacks: list[Callable[[], None]],
+    ) -> ReadFileChunk:
+        """Every request body: a wrapped window whose callbacks start disabled."""
         return self._osutil.open_file_chunk_reader_from_fileobj(
             fileobj=self._wrap_fileobj(fileobj),
             chunk_size=chunk_size,
             full_file_size=full_file_size,
             callbacks=callbacks,
-            close_callbacks=self._get_close_callbacks(callbacks),
+            close_callbacks=close_callbacks,
         )
 
 
@@ -356,13 +373,8 @@ class UploadNonSeekableInputManager(UploadInputManager):
         callbacks: list[AggregatedProgressCallback],
         close_callbacks: list[Callable[[], None]],
     ) -> ReadFileChunk:
-        return self._osutil.open_file_chunk_reader_from_fileobj(
-            fileobj=self._wrap_fileobj(BytesIO(data)),
-            chunk_size=len(data),
-            full_file_size=len(data),
-            callbacks=callbacks,
-            close_callbacks=close_callbacks,
-        )
+        size = len(data)
+        return self._open_body(BytesIO(data), size, size, callbacks, close_callbacks)
 
     def _body_from_data(self, data: bytes, transfer_future: Any) -> ReadFileChunk:
         callbacks = self._get_progress_callbacks(transfer_future)

@@ -99,6 +99,21 @@ def test_upload_stores_exact_bytes_and_reports_progress(
     assert progress.total == size
 
 
+@pytest.mark.parametrize('kind', ['filename', 'seekable', 'non-seekable'])
+def test_small_upload_reports_its_size_once(s3_client, bucket, tmp_path, kind):
+    # Checksum and signature pre-reads are not progress; closing the body flushes.
+    amounts = []
+
+    class Progress:
+        def on_progress(self, bytes_transferred, **kwargs):
+            amounts.append(bytes_transferred)
+
+    with TransferManager(s3_client) as manager:
+        source = make_source(kind, data_of(100), tmp_path)
+        manager.upload(source, bucket, 'obj', subscribers=[Progress()]).result()
+    assert amounts == [100]
+
+
 class _RawBody:
     def __init__(self, body):
         self._body = body
