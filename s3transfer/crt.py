@@ -17,6 +17,7 @@ from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
+import awscrt.exceptions
 import awscrt.http
 import awscrt.s3
 import botocore.awsrequest
@@ -42,7 +43,7 @@ from botocore.exceptions import InvalidConfigError, NoCredentialsError
 from botocore.utils import ArnParser, InvalidArnException
 
 from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS, MB
-from s3transfer.exceptions import TransferNotDoneError
+from s3transfer.exceptions import CancelledError, TransferNotDoneError
 from s3transfer.futures import BaseTransferFuture, BaseTransferMeta
 from s3transfer.manager import TransferManager
 from s3transfer.utils import (
@@ -186,15 +187,19 @@ class CRTTransferManager:
         self._shutdown(cancel=bool(exc_type))
 
     def download(
-        self, bucket, key, fileobj, extra_args=None, subscribers=None
+        self,
+        bucket: str,
+        key: str,
+        fileobj: Any,
+        extra_args: dict[str, Any] | None = None,
+        subscribers: list[Any] | None = None,
     ) -> CRTTransferFuture:
         """Download ``bucket``/``key`` into a filename or writable object."""
         if extra_args is None:
             extra_args = {}
         if subscribers is None:
             subscribers = {}
-        self._validate_all_known_args(extra_args, self.ALLOWED_DOWNLOAD_ARGS)
-        self._validate_if_bucket_supported(bucket)
+        self._validate(extra_args, self.ALLOWED_DOWNLOAD_ARGS, bucket)
         callargs = CallArgs(
             bucket=bucket,
             key=key,
@@ -205,15 +210,19 @@ class CRTTransferManager:
         return self._submit_transfer('get_object', callargs)
 
     def upload(
-        self, fileobj, bucket, key, extra_args=None, subscribers=None
+        self,
+        fileobj: Any,
+        bucket: str,
+        key: str,
+        extra_args: dict[str, Any] | None = None,
+        subscribers: list[Any] | None = None,
     ) -> CRTTransferFuture:
         """Upload a filename or readable object to ``bucket``/``key``."""
         # Copied: building the request adds keys, the caller's dict stays as is.
         extra_args = dict(extra_args) if extra_args else {}
         if subscribers is None:
             subscribers = {}
-        self._validate_all_known_args(extra_args, self.ALLOWED_UPLOAD_ARGS)
-        self._validate_if_bucket_supported(bucket)
+        self._validate(extra_args, self.ALLOWED_UPLOAD_ARGS, bucket)
         self._validate_checksum_algorithm_supported(extra_args)
         callargs = CallArgs(
             bucket=bucket,
@@ -225,15 +234,18 @@ class CRTTransferManager:
         return self._submit_transfer('put_object', callargs)
 
     def delete(
-        self, bucket, key, extra_args=None, subscribers=None
+        self,
+        bucket: str,
+        key: str,
+        extra_args: dict[str, Any] | None = None,
+        subscribers: list[Any] | None = None,
     ) -> CRTTransferFuture:
         """Delete ``bucket``/``key``."""
         if extra_args is None:
             extra_args = {}
         if subscribers is None:
             subscribers = {}
-        self._validate_all_known_args(extra_args, self.ALLOWED_DELETE_ARGS)
-        self._validate_if_bucket_supported(bucket)
+        self._validate(extra_args, self.ALLOWED_DELETE_ARGS, bucket)
         callargs = CallArgs(
             bucket=bucket,
             key=key,
@@ -245,6 +257,10 @@ class CRTTransferManager:
     def shutdown(self, cancel: bool = False) -> None:
         """Wait for every transfer (cancelling them first if ``cancel``)."""
         self._shutdown(cancel)
+
+    def _validate(self, extra_args, allowed_args, bucket) -> None:
+        self._validate_all_known_args(extra_args, allowed_args)
+        self._validate_if_bucket_supported(bucket)
 
     @staticmethod
     def _validate_checksum_algorithm_supported(extra_args) -> None:
@@ -434,6 +450,8 @@ class CRTTransferCoordinator:
             logger.debug('Unable to translate exception.', exc_info=e)
         if translated_exc is not None:
             raise translated_exc from exc
+        if _is_crt_cancellation(exc):
+            raise CRTCancelledError(exc.code, exc.name, exc.message) from exc
         raise exc
 
     def done(self) -> bool:
@@ -446,6 +464,17 @@ class CRTTransferCoordinator:
     def set_s3_request(self, s3_request: Any) -> None:
         self._s3_request = s3_request
         self._crt_future = self._s3_request.finished_future
+
+
+class CRTCancelledError(CancelledError, awscrt.exceptions.AwsCrtError):
+    """A cancelled CRT transfer: both a ``CancelledError`` and CRT's own error."""
+
+
+def _is_crt_cancellation(exc: BaseException) -> bool:
+    return (
+        isinstance(exc, awscrt.exceptions.AwsCrtError)
+        and exc.name == 'AWS_ERROR_S3_CANCELED'
+    )
 
 
 class BaseCRTRequestSerializer:
@@ -877,7 +906,9 @@ class RenameTempFileHandler:
             self._osutil.rename_file(self._temp_filename, self._final_filename)
         except Exception as e:
             self._osutil.remove_file(self._temp_filename)
-            self._coordinator.set_exception(e)
+            # The CRT future is already done here: without override the
+            # failure would be dropped and the download reported as success.
+            self._coordinator.set_exception(e, override=True)
 
 
 class AfterDoneHandler:

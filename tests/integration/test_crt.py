@@ -6,9 +6,12 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 
 import pytest
+
+from s3transfer.exceptions import CancelledError
 
 pytest.importorskip('awscrt')
 
@@ -18,6 +21,7 @@ from botocore.exceptions import ClientError  # noqa: E402
 
 from s3transfer import crt  # noqa: E402
 from s3transfer.subscribers import BaseSubscriber  # noqa: E402
+from tests.conftest import REPO_ROOT  # noqa: E402
 
 MiB = 1024 * 1024
 SIZES = [0, 1, 8 * MiB + 1, 40 * MiB + 3]
@@ -34,22 +38,6 @@ class RecordingSubscriber(BaseSubscriber):
     def on_progress(self, future, bytes_transferred, **kwargs):
         self.amounts.append(bytes_transferred)
         self.first_progress.set()
-
-
-class PausingSubscriber(RecordingSubscriber):
-    """Holds CRT's first progress callback until ``resume`` is set.
-
-    While the callback is held the transfer cannot complete, so a cancel()
-    issued meanwhile reliably hits a running transfer.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.resume = threading.Event()
-
-    def on_progress(self, future, bytes_transferred, **kwargs):
-        super().on_progress(future, bytes_transferred, **kwargs)
-        self.resume.wait(WAIT)
 
 
 class GatedReader:
@@ -75,6 +63,32 @@ class NonSeekableReader:
 
     def read(self, amt=None):
         return self._stream.read(amt)
+
+
+class GateOpeningClient:
+    """Wraps a CRT client so cancelling a request also opens ``gate``.
+
+    A ``GatedReader`` body then unblocks only once the request is cancelled,
+    so the upload is certainly still running when it is cancelled.
+    """
+
+    def __init__(self, client, gate):
+        self._client = client
+        self._gate = gate
+
+    def make_request(self, **kwargs):
+        return GateOpeningRequest(self._client.make_request(**kwargs), self._gate)
+
+
+class GateOpeningRequest:
+    def __init__(self, request, gate):
+        self._request = request
+        self._gate = gate
+        self.finished_future = request.finished_future
+
+    def cancel(self):
+        self._request.cancel()
+        self._gate.set()
 
 
 @pytest.fixture(scope='module')
@@ -174,37 +188,40 @@ def test_download_of_missing_key_raises_botocore_error_and_leaves_no_file(
     assert os.listdir(tmp_path) == []
 
 
+def _wait_for_directory_entry(directory):
+    deadline = time.monotonic() + WAIT
+    while not os.listdir(directory) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return os.listdir(directory)
+
+
 def test_cancel_running_download_raises_and_removes_temp_file(
     tmp_path, crt_client, serializer, s3_client, bucket
 ):
     s3_client.put_object(Bucket=bucket, Key='key', Body=os.urandom(40 * MiB + 3))
-    target_dir = tmp_path / 'downloads'
-    target_dir.mkdir()
-    progress = PausingSubscriber()
     manager = crt.CRTTransferManager(crt_client, serializer)
-    future = manager.download(
-        bucket, 'key', str(target_dir / 'target'), subscribers=[progress]
-    )
-    try:
-        assert progress.first_progress.wait(WAIT)
-        assert not future.done()
-        future.cancel()
-    finally:
-        progress.resume.set()
-    with pytest.raises(awscrt.exceptions.AwsCrtError) as error:
+    future = manager.download(bucket, 'key', str(tmp_path / 'target'))
+    [temp_name] = _wait_for_directory_entry(tmp_path)
+    assert temp_name.startswith('target.')
+    assert not future.done()
+    future.cancel()
+    # Both the spec's CRT error and the CancelledError users catch.
+    with pytest.raises(CancelledError) as error:
         future.result(WAIT)
+    assert isinstance(error.value, awscrt.exceptions.AwsCrtError)
     assert error.value.name == 'AWS_ERROR_S3_CANCELED'
     manager.shutdown()
-    assert os.listdir(target_dir) == []
+    assert os.listdir(tmp_path) == []
 
 
 def test_exiting_context_with_error_cancels_in_flight_upload(
     crt_client, serializer, s3_client, bucket
 ):
     body = GatedReader(os.urandom(16 * MiB + 3))
+    gated_client = GateOpeningClient(crt_client, body.gate)
     try:
         with pytest.raises(RuntimeError, match='boom'):
-            with crt.CRTTransferManager(crt_client, serializer) as manager:
+            with crt.CRTTransferManager(gated_client, serializer) as manager:
                 future = manager.upload(body, bucket, 'key')
                 assert body.first_read.wait(WAIT)
                 raise RuntimeError('boom')
@@ -278,6 +295,7 @@ def _start_lock_process(name):
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        cwd=REPO_ROOT,  # `python -c` imports s3transfer from this checkout
     )
 
 
