@@ -1,0 +1,238 @@
+"""Progress of a set of transfers: one thread-safe tally, pure formatting, displays.
+
+Everything that counts bytes or files for the command line and directory transfers
+lives here; subscribers feed the tally, displays only read snapshots of it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from s3transfer.subscribers import BaseSubscriber
+
+_UNITS = ('B', 'KiB', 'MiB', 'GiB', 'TiB')
+# tqdm's default layout, with the byte unit after both counts ('1.8MB/2.1MB').
+_BAR_FORMAT = (
+    '{l_bar}{bar}| {n_fmt}B/{total_fmt}B [{elapsed}<{remaining}, {rate_fmt}{postfix}]'
+)
+
+
+@dataclass(frozen=True)
+class ProgressSnapshot:
+    """Counts of a transfer set at one instant."""
+
+    bytes_done: int
+    bytes_total: int
+    files_done: int
+    files_failed: int
+    files_total: int
+    elapsed: float
+
+
+class ProgressTally:
+    """Thread-safe running totals of bytes and files for a set of transfers."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._start = clock()
+        self._bytes_done = 0
+        self._bytes_total = 0
+        self._files_done = 0
+        self._files_failed = 0
+        self._files_total = 0
+
+    def expect(self, size: int) -> None:
+        """Count one more file of ``size`` bytes in the set."""
+        with self._lock:
+            self._files_total += 1
+            self._bytes_total += size
+
+    def add_bytes(self, amount: int) -> None:
+        """Record ``amount`` bytes moved (negative when a request was retried)."""
+        with self._lock:
+            self._bytes_done += amount
+
+    def finish_file(self, failed: bool) -> None:
+        """Record one file as finished, successfully or not."""
+        with self._lock:
+            self._files_done += 1
+            self._files_failed += int(failed)
+
+    def snapshot(self) -> ProgressSnapshot:
+        """Return the current counts."""
+        with self._lock:
+            return ProgressSnapshot(
+                bytes_done=self._bytes_done,
+                bytes_total=self._bytes_total,
+                files_done=self._files_done,
+                files_failed=self._files_failed,
+                files_total=self._files_total,
+                elapsed=self._clock() - self._start,
+            )
+
+    def subscriber(self) -> BaseSubscriber:
+        """Return a subscriber that feeds this tally from one transfer."""
+        return _TallySubscriber(self)
+
+
+class _TallySubscriber(BaseSubscriber):
+    """Feeds a ``ProgressTally`` with one transfer's progress and outcome."""
+
+    def __init__(self, tally: ProgressTally) -> None:
+        self._tally = tally
+
+    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+        self._tally.add_bytes(bytes_transferred)
+
+    def on_done(self, future: Any, **kwargs: Any) -> None:
+        try:
+            future.result()
+        except BaseException:
+            self._tally.finish_file(failed=True)
+        else:
+            self._tally.finish_file(failed=False)
+
+
+def format_size(num_bytes: float) -> str:
+    """Render a byte count with a binary unit, e.g. ``'20.0 MiB'``."""
+    value = float(num_bytes)
+    for unit in _UNITS[:-1]:
+        if abs(value) < 1024:
+            return f'{int(value)} B' if unit == 'B' else f'{value:.1f} {unit}'
+        value /= 1024
+    return f'{value:.1f} {_UNITS[-1]}'
+
+
+def format_duration(seconds: float) -> str:
+    """Render seconds as ``'42s'``, ``'3m05s'`` or ``'1h02m'``."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f'{seconds}s'
+    if seconds < 3600:
+        return f'{seconds // 60}m{seconds % 60:02d}s'
+    return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m'
+
+
+def rate(snapshot: ProgressSnapshot) -> float:
+    """Average bytes per second since the start."""
+    return snapshot.bytes_done / snapshot.elapsed if snapshot.elapsed > 0 else 0.0
+
+
+def eta(snapshot: ProgressSnapshot) -> float | None:
+    """Seconds left at the average rate, or ``None`` while no rate is known."""
+    speed = rate(snapshot)
+    if speed <= 0:
+        return None
+    return max(0, snapshot.bytes_total - snapshot.bytes_done) / speed
+
+
+def percent(snapshot: ProgressSnapshot) -> int:
+    """Whole percent of bytes done; an empty set counts files instead."""
+    if snapshot.bytes_total > 0:
+        done, total = snapshot.bytes_done, snapshot.bytes_total
+    else:
+        done, total = snapshot.files_done, snapshot.files_total
+    if total <= 0:
+        return 100
+    return min(100, max(0, done * 100 // total))
+
+
+def format_line(snapshot: ProgressSnapshot) -> str:
+    """One plain-text progress line (no control characters)."""
+    remaining = eta(snapshot)
+    eta_text = '?' if remaining is None else format_duration(remaining)
+    return (
+        f'{format_size(snapshot.bytes_done)} / {format_size(snapshot.bytes_total)} '
+        f'({percent(snapshot)}%), {format_size(rate(snapshot))}/s, '
+        f'ETA {eta_text}, files {snapshot.files_done}/{snapshot.files_total}'
+    )
+
+
+class PlainDisplay:
+    """Prints a progress line every ``interval`` seconds: for logs and pipes."""
+
+    def __init__(self, stream: TextIO, interval: float = 1.0) -> None:
+        self._stream = stream
+        self._interval = interval
+        self._last: float | None = None
+
+    def update(self, snapshot: ProgressSnapshot) -> None:
+        """Print a line if ``interval`` has passed since the last one."""
+        if self._last is None or snapshot.elapsed - self._last >= self._interval:
+            self._last = snapshot.elapsed
+            self._print(snapshot)
+
+    def close(self, snapshot: ProgressSnapshot) -> None:
+        """Print the final line."""
+        self._print(snapshot)
+
+    def _print(self, snapshot: ProgressSnapshot) -> None:
+        print(f'progress: {format_line(snapshot)}', file=self._stream, flush=True)
+
+
+class TerminalDisplay:
+    """A live bar (bytes, rate, ETA, files) redrawn in place on a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            total=0,
+            unit='B',
+            unit_scale=True,
+            bar_format=_BAR_FORMAT,
+            file=stream,
+            dynamic_ncols=True,
+            mininterval=0,
+            miniters=1,
+            delay=1e-9,  # no empty bar drawn at creation, only from the first update
+        )
+
+    def update(self, snapshot: ProgressSnapshot) -> None:
+        """Redraw the bar with ``snapshot``."""
+        self._bar.total = snapshot.bytes_total
+        self._bar.set_postfix_str(
+            f'files {snapshot.files_done}/{snapshot.files_total}', refresh=False
+        )
+        delta = snapshot.bytes_done - self._bar.n
+        if delta > 0:
+            # update() (not assigning n) keeps tqdm's rate and ETA estimates right.
+            self._bar.update(delta)
+        else:
+            self._bar.n = snapshot.bytes_done
+            self._bar.refresh()
+
+    def close(self, snapshot: ProgressSnapshot) -> None:
+        """Draw the final state and leave the cursor on a fresh line."""
+        self.update(snapshot)
+        self._bar.close()
+
+
+class NullDisplay:
+    """Shows nothing (``--quiet``)."""
+
+    def update(self, snapshot: ProgressSnapshot) -> None:
+        """Ignore the update."""
+
+    def close(self, snapshot: ProgressSnapshot) -> None:
+        """Ignore the end."""
+
+
+Display = PlainDisplay | TerminalDisplay | NullDisplay
+
+
+def make_display(stream: TextIO, quiet: bool) -> Display:
+    """Choose the display: none when quiet, a live bar on a terminal, else lines."""
+    if quiet:
+        return NullDisplay()
+    if stream.isatty():
+        try:
+            return TerminalDisplay(stream)
+        except ImportError:
+            pass  # the 'cli' extra (tqdm) is not installed: fall back to lines
+    return PlainDisplay(stream)

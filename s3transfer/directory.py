@@ -1,0 +1,595 @@
+"""Directory transfers: a folder to a bucket prefix, a prefix to a folder, or S3 to S3.
+
+Built only on the public ``TransferManager`` API: each file is one ``upload``,
+``download`` or ``copy`` call, and a ``DirectoryTransferFuture`` aggregates them.
+
+The decisions (key <-> path mapping, include/exclude filters, refusing keys that would
+escape the destination) are small pure functions; planning lists the source; running
+submits one transfer per planned file and applies the failure policy.
+
+Filters follow the AWS CLI: ``('include' | 'exclude', glob)`` pairs evaluated in
+order against the path relative to the source (``/``-separated, ``*`` also matches
+``/``); the last matching filter decides and a file no filter matches is included.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import CancelledError
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from s3transfer._progress import ProgressSnapshot, ProgressTally
+from s3transfer.futures import TransferFuture
+from s3transfer.manager import TransferManager
+from s3transfer.subscribers import BaseSubscriber
+
+INCLUDE = 'include'
+EXCLUDE = 'exclude'
+CONTINUE = 'continue'
+STOP = 'stop'
+POLICIES = (CONTINUE, STOP)
+
+Filter = tuple[str, str]
+
+_ANY_SEPARATORS = ('/', '\\')
+_LOCAL_SEPARATORS = tuple({'/', os.sep, os.altsep or '/'})
+
+
+# -- Pure decisions -------------------------------------------------------------
+
+
+def normalize_prefix(prefix: str) -> str:
+    """Return ``prefix`` ending in ``/`` (or ``''``), so it names a folder of keys."""
+    return prefix if not prefix or prefix.endswith('/') else prefix + '/'
+
+
+def key_for(relative_path: str, prefix: str) -> str:
+    """Map a ``/``-separated relative path to its key under ``prefix``."""
+    return normalize_prefix(prefix) + relative_path
+
+
+def relative_key(key: str, prefix: str) -> str:
+    """Strip the folder ``prefix`` from ``key`` (which must start with it)."""
+    prefix = normalize_prefix(prefix)
+    if not key.startswith(prefix):
+        raise ValueError(f'key {key!r} is not under prefix {prefix!r}')
+    return key[len(prefix) :]
+
+
+def relative_path(path: str, root: str) -> str:
+    """The ``/``-separated path of ``path`` relative to the folder ``root``."""
+    return os.path.relpath(path, root).replace(os.sep, '/')
+
+
+def is_selected(name: str, filters: Sequence[Filter]) -> bool:
+    """Whether ``name`` passes the ordered include/exclude ``filters``."""
+    selected = True
+    for kind, pattern in filters:
+        if fnmatch.fnmatchcase(name, pattern):
+            selected = kind == INCLUDE
+    return selected
+
+
+def validate_filters(filters: Sequence[Filter]) -> None:
+    """Reject filter kinds other than ``'include'`` and ``'exclude'``."""
+    for kind, _ in filters:
+        if kind not in (INCLUDE, EXCLUDE):
+            raise ValueError(f'filter kind must be include or exclude, not {kind!r}')
+
+
+def is_folder_marker(relative: str) -> bool:
+    """Whether a key names a folder (``photos/``), not a file to download."""
+    return relative == '' or relative.endswith('/')
+
+
+def unsafe_key_reason(relative: str) -> str | None:
+    """Why a relative key may not become a local path, or ``None`` if it may."""
+    if '\x00' in relative:
+        return 'contains a NUL character'
+    if relative.startswith(_ANY_SEPARATORS) or os.path.isabs(relative):
+        return 'is an absolute path'
+    if os.path.splitdrive(relative)[0]:
+        return 'names a drive'
+    # Judge with every platform's separators, so a\..\x is refused everywhere.
+    if '..' in _split_parts(relative, _ANY_SEPARATORS):
+        return 'contains a parent-folder (..) component'
+    return None
+
+
+def local_path_for(root: str, relative: str) -> str:
+    """Join a safe ``/``-separated relative key onto the folder ``root``."""
+    return os.path.join(root, *_split_parts(relative, _LOCAL_SEPARATORS))
+
+
+def is_within(root: str, path: str) -> bool:
+    """Whether ``path`` resolves (symlinks included) to somewhere inside ``root``."""
+    real_root = os.path.realpath(root)
+    real_path = os.path.realpath(path)
+    if real_path == real_root:
+        return False
+    return os.path.commonpath([real_root, real_path]) == real_root
+
+
+def _split_parts(relative: str, separators: Iterable[str]) -> list[str]:
+    parts = [relative]
+    for separator in separators:
+        parts = [piece for part in parts for piece in part.split(separator)]
+    return [part for part in parts if part not in ('', '.')]
+
+
+# -- Planned transfers ------------------------------------------------------------
+
+
+class FileTransfer(Protocol):
+    """One planned file transfer."""
+
+    size: int
+
+    @property
+    def source(self) -> str:
+        """Where the bytes come from: a local path or ``s3://bucket/key``."""
+        ...
+
+    @property
+    def destination(self) -> str:
+        """Where the bytes go: a local path or ``s3://bucket/key``."""
+        ...
+
+    def submit(
+        self, manager: TransferManager, subscribers: list[Any]
+    ) -> TransferFuture:
+        """Start the transfer on ``manager`` and return its future."""
+        ...
+
+
+def s3_url(bucket: str, key: str) -> str:
+    """The ``s3://bucket/key`` form used in messages."""
+    return f's3://{bucket}/{key}'
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """Upload of the local file ``path`` to ``bucket``/``key``."""
+
+    path: str
+    bucket: str
+    key: str
+    size: int
+
+    @property
+    def source(self) -> str:
+        return self.path
+
+    @property
+    def destination(self) -> str:
+        return s3_url(self.bucket, self.key)
+
+    def submit(
+        self, manager: TransferManager, subscribers: list[Any]
+    ) -> TransferFuture:
+        """Start the upload."""
+        return manager.upload(self.path, self.bucket, self.key, subscribers=subscribers)
+
+
+@dataclass(frozen=True)
+class FileDownload:
+    """Download of ``bucket``/``key`` to the local file ``path`` (folders created)."""
+
+    bucket: str
+    key: str
+    path: str
+    size: int
+    etag: str | None = None
+
+    @property
+    def source(self) -> str:
+        return s3_url(self.bucket, self.key)
+
+    @property
+    def destination(self) -> str:
+        return self.path
+
+    def submit(
+        self, manager: TransferManager, subscribers: list[Any]
+    ) -> TransferFuture:
+        """Create the parent folder and start the download."""
+        parent = os.path.dirname(self.path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        if self.etag is not None:
+            subscribers = [_KnownObject(self.size, self.etag), *subscribers]
+        return manager.download(
+            self.bucket, self.key, self.path, subscribers=subscribers
+        )
+
+
+@dataclass(frozen=True)
+class FileCopy:
+    """Managed copy of ``source_bucket``/``source_key`` to ``bucket``/``key``."""
+
+    source_bucket: str
+    source_key: str
+    bucket: str
+    key: str
+    size: int
+
+    @property
+    def source(self) -> str:
+        return s3_url(self.source_bucket, self.source_key)
+
+    @property
+    def destination(self) -> str:
+        return s3_url(self.bucket, self.key)
+
+    def submit(
+        self, manager: TransferManager, subscribers: list[Any]
+    ) -> TransferFuture:
+        """Start the copy (its HeadObject also carries the metadata over)."""
+        copy_source = {'Bucket': self.source_bucket, 'Key': self.source_key}
+        return manager.copy(copy_source, self.bucket, self.key, subscribers=subscribers)
+
+
+class _KnownObject(BaseSubscriber):
+    """Hands the listed size and ETag to a download, sparing its HeadObject."""
+
+    def __init__(self, size: int, etag: str) -> None:
+        self._size = size
+        self._etag = etag
+
+    def on_queued(self, future: Any, **kwargs: Any) -> None:
+        future.meta.provide_transfer_size(self._size)
+        future.meta.provide_object_etag(self._etag)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A source entry that was not transferred, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The files to transfer and the entries refused while planning."""
+
+    items: tuple[FileTransfer, ...]
+    refused: tuple[Refused, ...] = ()
+
+
+# -- Planning ---------------------------------------------------------------------
+
+
+def plan_upload(
+    source_dir: str, bucket: str, prefix: str = '', filters: Sequence[Filter] = ()
+) -> Plan:
+    """Plan uploading every selected regular file under ``source_dir``."""
+    validate_filters(filters)
+    items: list[FileTransfer] = []
+    refused: list[Refused] = []
+    for path in _walk_files(source_dir):
+        relative = relative_path(path, source_dir)
+        if not is_selected(relative, filters):
+            continue
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            refused.append(Refused(path, f'cannot be read: {error}'))
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            refused.append(Refused(path, 'is not a regular file'))
+            continue
+        items.append(FileUpload(path, bucket, key_for(relative, prefix), info.st_size))
+    return Plan(tuple(items), tuple(refused))
+
+
+def plan_download(
+    client: Any,
+    bucket: str,
+    prefix: str,
+    dest_dir: str,
+    filters: Sequence[Filter] = (),
+) -> Plan:
+    """Plan downloading every selected key under ``prefix`` into ``dest_dir``."""
+    validate_filters(filters)
+    items: list[FileTransfer] = []
+    refused: list[Refused] = []
+    claimed: dict[str, str] = {}  # local path -> the key that will be written there
+    for entry in list_objects(client, bucket, prefix):
+        key = entry['Key']
+        relative = relative_key(key, prefix)
+        if is_folder_marker(relative) or not is_selected(relative, filters):
+            continue
+        path, reason = _safe_destination(dest_dir, relative)
+        if reason is None and path in claimed:
+            reason = f'maps to the same file as {claimed[path]!r}'
+        if reason is not None:
+            refused.append(Refused(s3_url(bucket, key), reason))
+            continue
+        claimed[path] = key
+        items.append(FileDownload(bucket, key, path, entry['Size'], entry.get('ETag')))
+    return Plan(tuple(items), tuple(refused))
+
+
+def plan_copy(
+    client: Any,
+    source_bucket: str,
+    source_prefix: str,
+    bucket: str,
+    prefix: str,
+    filters: Sequence[Filter] = (),
+) -> Plan:
+    """Plan copying every selected key under ``source_prefix`` to ``prefix``."""
+    validate_filters(filters)
+    items: list[FileTransfer] = []
+    for entry in list_objects(client, source_bucket, source_prefix):
+        relative = relative_key(entry['Key'], source_prefix)
+        if is_folder_marker(relative) or not is_selected(relative, filters):
+            continue
+        target = key_for(relative, prefix)
+        items.append(
+            FileCopy(source_bucket, entry['Key'], bucket, target, entry['Size'])
+        )
+    return Plan(tuple(items))
+
+
+def list_objects(client: Any, bucket: str, prefix: str) -> Iterator[dict]:
+    """Yield every object entry under the folder ``prefix`` (paginated)."""
+    paginator = client.get_paginator('list_objects_v2')
+    pages = paginator.paginate(Bucket=bucket, Prefix=normalize_prefix(prefix))
+    for page in pages:
+        yield from page.get('Contents', [])
+
+
+def _safe_destination(dest_dir: str, relative: str) -> tuple[str, str | None]:
+    reason = unsafe_key_reason(relative)
+    if reason is not None:
+        return '', reason
+    path = local_path_for(dest_dir, relative)
+    if not is_within(dest_dir, path):
+        return '', 'resolves outside the destination folder'
+    return path, None
+
+
+def _walk_files(root: str) -> Iterator[str]:
+    if not os.path.isdir(root):
+        raise NotADirectoryError(f'not a folder: {root}')
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            yield os.path.join(dirpath, name)
+
+
+# -- Running ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file whose transfer failed, with the error."""
+
+    item: FileTransfer
+    error: BaseException
+
+    @property
+    def message(self) -> str:
+        """The error as one line."""
+        text = str(self.error) or type(self.error).__name__
+        return ' '.join(text.split())
+
+
+@dataclass
+class DirectoryResult:
+    """Outcome of every planned file."""
+
+    succeeded: list[FileTransfer] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    cancelled: list[FileTransfer] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every file was transferred and none was refused."""
+        return not (self.failed or self.cancelled or self.refused)
+
+
+class DirectoryTransferFuture:
+    """Aggregate of one ``TransferFuture`` per file, with progress for the set."""
+
+    def __init__(self, plan: Plan, policy: str = CONTINUE) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f'policy must be one of {POLICIES}, not {policy!r}')
+        self._plan = plan
+        self._policy = policy
+        self._lock = threading.Lock()
+        self._all_done = threading.Event()
+        self._tally = ProgressTally()
+        self._futures: dict[FileTransfer, TransferFuture] = {}
+        self._outcomes: dict[FileTransfer, BaseException | None] = {}
+        self._skipped: list[FileTransfer] = []
+        self._stopping = False
+        self._submitted_all = False
+        for item in plan.items:
+            self._tally.expect(item.size)
+
+    @property
+    def futures(self) -> dict[FileTransfer, TransferFuture]:
+        """The transfer future of each submitted file."""
+        with self._lock:
+            return dict(self._futures)
+
+    def progress(self) -> ProgressSnapshot:
+        """Bytes and files done so far, for the whole set."""
+        return self._tally.snapshot()
+
+    def done(self) -> bool:
+        """Whether every file has finished (or was skipped)."""
+        return self._all_done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for every file; return ``done()``."""
+        return self._all_done.wait(timeout)
+
+    def result(self) -> DirectoryResult:
+        """Wait for every file and return the outcome; Ctrl-C cancels them."""
+        try:
+            self._all_done.wait()
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+        return self._build_result()
+
+    def cancel(self) -> None:
+        """Cancel every unfinished file and submit no more."""
+        with self._lock:
+            self._stopping = True
+            futures = list(self._futures.values())
+        for future in futures:
+            future.cancel()
+
+    def _submit_all(self, manager: TransferManager, subscribers: list[Any]) -> None:
+        for item in self._plan.items:
+            if self._should_skip(item):
+                continue
+            # The watcher goes last: once the set is done, every on_done has run.
+            watchers = [self._tally.subscriber(), *subscribers, _Watcher(self, item)]
+            try:
+                future = item.submit(manager, watchers)
+            except Exception as error:  # e.g. the folder could not be created
+                self._tally.finish_file(failed=True)
+                self._record(item, error)
+                continue
+            self._register(item, future)
+        with self._lock:
+            self._submitted_all = True
+        self._check_all_done()
+
+    def _should_skip(self, item: FileTransfer) -> bool:
+        with self._lock:
+            if self._stopping:
+                self._skipped.append(item)
+            return self._stopping
+
+    def _register(self, item: FileTransfer, future: TransferFuture) -> None:
+        with self._lock:
+            self._futures[item] = future
+            late = self._stopping
+        if late:  # a failure stopped the set while this file was being submitted
+            future.cancel()
+
+    def _record(self, item: FileTransfer, error: BaseException | None) -> None:
+        stop = self._policy == STOP and _is_failure(error)
+        with self._lock:
+            self._outcomes[item] = error
+            to_cancel = list(self._futures.values()) if stop else []
+            self._stopping = self._stopping or stop
+        for future in to_cancel:
+            future.cancel()
+        self._check_all_done()
+
+    def _check_all_done(self) -> None:
+        with self._lock:
+            expected = len(self._plan.items) - len(self._skipped)
+            if self._submitted_all and len(self._outcomes) == expected:
+                self._all_done.set()
+
+    def _build_result(self) -> DirectoryResult:
+        result = DirectoryResult(refused=list(self._plan.refused))
+        with self._lock:
+            outcomes = dict(self._outcomes)
+            result.cancelled.extend(self._skipped)
+        for item in self._plan.items:
+            if item not in outcomes:
+                continue
+            error = outcomes[item]
+            if error is None:
+                result.succeeded.append(item)
+            elif _is_failure(error):
+                result.failed.append(Failure(item, error))
+            else:
+                result.cancelled.append(item)
+        return result
+
+
+def _is_failure(error: BaseException | None) -> bool:
+    return error is not None and not isinstance(error, CancelledError)
+
+
+class _Watcher(BaseSubscriber):
+    """Reports one file's outcome to its ``DirectoryTransferFuture``."""
+
+    def __init__(self, aggregate: DirectoryTransferFuture, item: FileTransfer) -> None:
+        self._aggregate = aggregate
+        self._item = item
+
+    def on_done(self, future: Any, **kwargs: Any) -> None:
+        try:
+            future.result()
+        except BaseException as error:
+            self._aggregate._record(self._item, error)
+        else:
+            self._aggregate._record(self._item, None)
+
+
+def submit_plan(
+    manager: TransferManager,
+    plan: Plan,
+    policy: str = CONTINUE,
+    subscribers: Iterable[Any] = (),
+) -> DirectoryTransferFuture:
+    """Submit one transfer per planned file; ``policy`` is ``'continue'`` or ``'stop'``.
+
+    With ``'stop'`` the first failure cancels the other files and submits no more.
+    """
+    aggregate = DirectoryTransferFuture(plan, policy)
+    aggregate._submit_all(manager, list(subscribers))
+    return aggregate
+
+
+def upload_directory(
+    manager: TransferManager,
+    source_dir: str,
+    bucket: str,
+    prefix: str = '',
+    filters: Sequence[Filter] = (),
+    policy: str = CONTINUE,
+    subscribers: Iterable[Any] = (),
+) -> DirectoryTransferFuture:
+    """Upload the selected files under ``source_dir`` to ``bucket`` under ``prefix``."""
+    plan = plan_upload(source_dir, bucket, prefix, filters)
+    return submit_plan(manager, plan, policy, subscribers)
+
+
+def download_directory(
+    manager: TransferManager,
+    bucket: str,
+    prefix: str,
+    dest_dir: str,
+    filters: Sequence[Filter] = (),
+    policy: str = CONTINUE,
+    subscribers: Iterable[Any] = (),
+) -> DirectoryTransferFuture:
+    """Download the selected keys under ``prefix`` into ``dest_dir``, safely."""
+    plan = plan_download(manager.client, bucket, prefix, dest_dir, filters)
+    return submit_plan(manager, plan, policy, subscribers)
+
+
+def copy_directory(
+    manager: TransferManager,
+    source_bucket: str,
+    source_prefix: str,
+    bucket: str,
+    prefix: str,
+    filters: Sequence[Filter] = (),
+    policy: str = CONTINUE,
+    subscribers: Iterable[Any] = (),
+) -> DirectoryTransferFuture:
+    """Copy the selected keys under ``source_prefix`` to ``bucket`` under ``prefix``."""
+    plan = plan_copy(
+        manager.client, source_bucket, source_prefix, bucket, prefix, filters
+    )
+    return submit_plan(manager, plan, policy, subscribers)
