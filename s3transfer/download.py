@@ -143,6 +143,9 @@ class DownloadOutputManager:
         """The final task: runs after every write and announces the transfer done."""
         raise NotImplementedError('must implement get_final_io_task()')
 
+    def _check_download_target(self, transfer_future: Any) -> None:
+        """Raise if the target can never be written; runs before any request."""
+
     def _get_fileobj_from_filename(self, filename: str) -> DeferredOpenFile:
         fileobj = DeferredOpenFile(filename, mode='wb', open_function=self._osutil.open)
         self._transfer_coordinator.add_failure_cleanup(fileobj.close)
@@ -168,7 +171,6 @@ class DownloadFilenameOutputManager(DownloadOutputManager):
     def get_fileobj_for_io_writes(self, transfer_future: Any) -> Any:
         """The (lazily opened) temp file; cleanups close and remove it on failure."""
         fileobj = transfer_future.meta.call_args.fileobj
-        _check_destination_filename(fileobj)
         self._final_filename = fileobj
         self._temp_filename = self._osutil.get_temp_filename(fileobj)
         self._temp_fileobj = _PositionalTempFile(self._temp_filename, self._osutil.open)
@@ -177,6 +179,9 @@ class DownloadFilenameOutputManager(DownloadOutputManager):
             self._osutil.remove_file, self._temp_filename
         )
         return self._temp_fileobj
+
+    def _check_download_target(self, transfer_future: Any) -> None:
+        _check_destination_filename(transfer_future.meta.call_args.fileobj)
 
     def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
         """Write the temp file positionally right here; else queue an io task."""
@@ -333,6 +338,7 @@ class DownloadSubmissionTask(SubmissionTask):
         download_output_manager = manager_cls(
             osutil, self._transfer_coordinator, io_executor
         )
+        download_output_manager._check_download_target(transfer_future)
         args = (
             client,
             config,
@@ -685,6 +691,10 @@ class GetObjectFirstChunkOnDoneCallback:
 class GetObjectTask(Task):
     """One GetObject request (whole object or a range) streamed into io writes."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._response: dict | None = None
+
     def _main(
         self,
         client: Any,
@@ -778,7 +788,7 @@ class GetObjectTask(Task):
 
     def get_response(self) -> dict | None:
         """The last GetObject response, or ``None`` before the first one."""
-        return getattr(self, '_response', None)
+        return self._response
 
     def _validate_content_range(
         self, requested_range: str | None, content_range: str | None
@@ -791,6 +801,8 @@ class GetObjectTask(Task):
         if '-' not in requested:
             return
         requested_start, requested_end = requested.split('-')
+        if not requested_start:
+            return  # a suffix range ('bytes=-N') has no start to compare
         if not requested_end:
             requested_end = str(int(total) - 1)
         if int(response_start) != int(requested_start):
