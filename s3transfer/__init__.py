@@ -510,7 +510,9 @@ class MultipartDownloader:
                 [parts_future, io_future],
                 return_when=concurrent.futures.FIRST_EXCEPTION,
             )
-            for future in (parts_future, io_future):
+            # The writer first: when it fails, the parts job only sees the
+            # queue shut down, which is a consequence, not the cause.
+            for future in (io_future, parts_future):
                 if future in done:
                     future.result()
 
