@@ -7,6 +7,9 @@ read-only stream) to request bodies; ``UploadSubmissionTask`` turns those bodies
 
 from __future__ import annotations
 
+import io
+import mmap
+import threading
 from collections.abc import Callable, Iterator
 from io import BytesIO
 from typing import Any
@@ -109,6 +112,145 @@ class _CallerOwnedFile:
 
     def close(self) -> None:
         """Leave the caller's file object open."""
+
+
+# Exact types whose readinto(b) is known to behave like read(len(b)); a subclass may
+# override read() alone (io.RawIOBase's readinto then raises NotImplementedError).
+_READINTO_TYPES = (io.BufferedReader, io.FileIO, io.BytesIO)
+
+_PartData = mmap.mmap | bytes
+
+
+class _PartBufferPool:
+    """Reads the in-memory parts of one upload; the single place parts are read.
+
+    Sources with a known ``readinto`` fill recycled anonymous mmaps: no copy, no
+    glibc arena growth, and the pages leave the process once the pool is closed.
+    Other sources hand us fresh bytes; copying them would only add memory.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[mmap.mmap] = []
+        self._closed = False
+
+    def read_part(
+        self, fileobj: Any, amount: int, prefix: bytes | memoryview = b''
+    ) -> _PartBuffer:
+        """``prefix`` topped up to ``amount`` bytes with at most one read."""
+        if type(fileobj) not in _READINTO_TYPES or len(prefix) >= amount:
+            return _PartBuffer(self, _read_after(prefix, fileobj, amount) or b'')
+        mapping = self._take(amount)
+        try:
+            size = _fill(mapping, fileobj, prefix)
+        except BaseException:
+            self.give_back(mapping)
+            raise
+        if not size:
+            self.give_back(mapping)
+            return _PartBuffer(self, b'')
+        return _PartBuffer(self, mapping, size)
+
+    def give_back(self, data: _PartData) -> None:
+        """Keep a mapping for the next part, or unmap it once the pool is closed."""
+        if not isinstance(data, mmap.mmap):
+            return
+        with self._lock:
+            if not self._closed:
+                self._idle.append(data)
+                return
+        data.close()
+
+    def close(self) -> None:
+        """Unmap idle mappings now and every mapping given back from now on."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for mapping in idle:
+            mapping.close()
+
+    def _take(self, size: int) -> mmap.mmap:
+        with self._lock:
+            while self._idle:
+                mapping = self._idle.pop()
+                if len(mapping) == size:
+                    return mapping
+                mapping.close()
+        return mmap.mmap(-1, size)
+
+
+class _PartBuffer:
+    """One in-memory part; reads like a ``BytesIO`` and frees its data on close."""
+
+    def __init__(
+        self, pool: _PartBufferPool, data: _PartData, size: int | None = None
+    ) -> None:
+        self._pool = pool
+        self._data: _PartData | None = data
+        self._size = len(data) if size is None else size
+        self._position = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, amount: int | None = None) -> bytes:
+        data = self._open_data()
+        end = self._size
+        if amount is not None and amount >= 0:
+            end = min(end, self._position + amount)
+        if self._position >= end:
+            return b''
+        chunk = data[self._position : end]
+        self._position = end
+        return chunk
+
+    def seek(self, where: int, whence: int = 0) -> int:
+        self._open_data()
+        if whence not in (0, 1, 2):
+            raise ValueError(f'invalid whence ({whence}, should be 0, 1 or 2)')
+        if whence == 0 and where < 0:
+            raise ValueError(f'negative seek value {where}')
+        # Like BytesIO, relative seeks before the start stop at 0.
+        self._position = max(where + (0, self._position, self._size)[whence], 0)
+        return self._position
+
+    def tell(self) -> int:
+        self._open_data()
+        return self._position
+
+    @property
+    def closed(self) -> bool:
+        return self._data is None
+
+    def close(self) -> None:
+        """Release the data (a mapping goes back to the pool); idempotent."""
+        data, self._data = self._data, None
+        if data is not None:
+            self._pool.give_back(data)
+
+    def _open_data(self) -> _PartData:
+        if self._data is None:
+            raise ValueError('I/O operation on closed file.')
+        return self._data
+
+
+def _read_after(prefix: bytes | memoryview, fileobj: Any, amount: int) -> bytes:
+    """``prefix`` topped up to ``amount`` bytes with one ``read``, if it is short."""
+    if len(prefix) >= amount:
+        return bytes(prefix)
+    if not prefix:
+        return fileobj.read(amount)
+    return bytes(prefix) + fileobj.read(amount - len(prefix))
+
+
+def _fill(mapping: mmap.mmap, fileobj: Any, prefix: bytes | memoryview) -> int:
+    """Copy ``prefix`` into ``mapping``, then fill the rest with one ``readinto``."""
+    filled = len(prefix)
+    with memoryview(mapping) as view:
+        view[:filled] = prefix
+        with view[filled:] as rest:
+            filled += fileobj.readinto(rest) or 0
+    return filled
 
 
 class UploadInputManager:
@@ -274,6 +416,12 @@ class UploadFilenameInputManager(UploadInputManager):
 class UploadSeekableInputManager(UploadFilenameInputManager):
     """Uploads a seekable file object from its current position."""
 
+    def __init__(
+        self, osutil: Any, transfer_coordinator: Any, bandwidth_limiter: Any = None
+    ) -> None:
+        super().__init__(osutil, transfer_coordinator, bandwidth_limiter)
+        self._part_buffers = _PartBufferPool()
+
     @classmethod
     def is_compatible(cls, upload_source: Any) -> bool:
         return readable(upload_source) and seekable(upload_source)
@@ -294,8 +442,16 @@ class UploadSeekableInputManager(UploadFilenameInputManager):
     ) -> tuple[Any, int]:
         # Parts are read here, in the submission thread, so the caller's object is
         # never shared between request threads; memory is bounded by the upload tag.
-        data = fileobj.read(kwargs['part_size'])
-        return BytesIO(data), len(data)
+        part = self._part_buffers.read_part(fileobj, kwargs['part_size'])
+        return part, len(part)
+
+    def yield_upload_part_bodies(
+        self, transfer_future: Any, chunksize: int
+    ) -> Iterator[tuple[int, ReadFileChunk]]:
+        try:
+            yield from super().yield_upload_part_bodies(transfer_future, chunksize)
+        finally:
+            self._part_buffers.close()
 
     def _get_put_object_fileobj_with_full_size(
         self, transfer_future: Any
@@ -313,6 +469,7 @@ class UploadNonSeekableInputManager(UploadInputManager):
     ) -> None:
         super().__init__(osutil, transfer_coordinator, bandwidth_limiter)
         self._initial_data: bytes | None = b''
+        self._part_buffers = _PartBufferPool()
 
     @classmethod
     def is_compatible(cls, upload_source: Any) -> bool:
@@ -343,29 +500,33 @@ class UploadNonSeekableInputManager(UploadInputManager):
     ) -> Iterator[tuple[int, ReadFileChunk]]:
         file_object = transfer_future.meta.call_args.fileobj
         part_number = 0
-        while True:
-            part_number += 1
-            part_content = self._read(file_object, chunksize)
-            if not part_content:
-                break
-            yield part_number, self._body_from_data(part_content, transfer_future)
-            # Drop our reference so only the queued task keeps the part alive.
-            part_content = None
+        try:
+            while part := self._read_part(file_object, chunksize):
+                part_number += 1
+                body = self._make_body(part, transfer_future, len(part), len(part))
+                yield part_number, body
+        finally:
+            self._part_buffers.close()
+
+    def _read_part(self, fileobj: Any, amount: int) -> _PartBuffer:
+        """The next part: buffered probe data first, topped up with one read."""
+        with self._take_initial_data(amount, truncate=True) as prefix:
+            return self._part_buffers.read_part(fileobj, amount, prefix)
 
     def _read(self, fileobj: Any, amount: int, truncate: bool = True) -> bytes:
         """Read ``amount`` bytes, consuming the buffered initial data first."""
-        initial_data = self._initial_data
-        if not initial_data:
+        if not self._initial_data:
             return fileobj.read(amount)
-        if amount <= len(initial_data):
-            data = initial_data[:amount]
-            if truncate:
-                self._initial_data = initial_data[amount:]
-            return data
-        data = initial_data + fileobj.read(amount - len(initial_data))
-        if truncate:
-            self._initial_data = b''
-        return data
+        with self._take_initial_data(amount, truncate) as prefix:
+            return _read_after(prefix, fileobj, amount)
+
+    def _take_initial_data(self, amount: int, truncate: bool) -> memoryview:
+        """Up to ``amount`` bytes of the probe buffer, removing them if ``truncate``."""
+        initial_data = self._initial_data or b''
+        taken = memoryview(initial_data)[:amount]
+        if truncate and taken:
+            self._initial_data = initial_data[len(taken) :]
+        return taken
 
     def _wrap_data(
         self,
@@ -525,22 +686,42 @@ class UploadSubmissionTask(SubmissionTask):
         )
         part_args = self._extra_upload_part_args(call_args.extra_args)
         tag = self._get_upload_task_tag(upload_input_manager, 'upload_part')
+        pacer = _PartReadPacer(config.max_in_memory_upload_chunks if tag else 0)
         part_futures = []
         parts = upload_input_manager.yield_upload_part_bodies(
             transfer_future, chunksize
         )
-        for part_number, body in parts:
-            task = UploadPartTask(
-                transfer_coordinator=self._transfer_coordinator,
-                main_kwargs=_request_kwargs(
-                    client, call_args, part_args, fileobj=body, part_number=part_number
-                ),
-                pending_main_kwargs={'upload_id': create_future},
-            )
-            part_futures.append(
-                self._transfer_coordinator.submit(request_executor, task, tag=tag)
-            )
+        try:
+            for part_number, body in pacer.paced(parts):
+                task = UploadPartTask(
+                    transfer_coordinator=self._transfer_coordinator,
+                    main_kwargs=_request_kwargs(
+                        client,
+                        call_args,
+                        part_args,
+                        fileobj=body,
+                        part_number=part_number,
+                    ),
+                    pending_main_kwargs={'upload_id': create_future},
+                )
+                future = self._submit_part(request_executor, task, body, tag)
+                pacer.track(future)
+                part_futures.append(future)
+        finally:
+            # On failure, end the generator now so its buffers are released, not
+            # kept alive by the traceback stored on the coordinator.
+            parts.close()
         return part_futures
+
+    def _submit_part(
+        self, request_executor: Any, task: UploadPartTask, body: Any, tag: Any
+    ) -> Any:
+        try:
+            return self._transfer_coordinator.submit(request_executor, task, tag=tag)
+        except BaseException:
+            # The stored exception's traceback would otherwise keep the part alive.
+            body.close()
+            raise
 
     def _extra_put_object_args(self, extra_args: dict) -> dict:
         return get_filtered_dict(extra_args, blocklisted_keys=self.PUT_OBJECT_BLOCKLIST)
@@ -564,6 +745,44 @@ class UploadSubmissionTask(SubmissionTask):
         if upload_input_manager.stores_body_in_memory(operation_name):
             return IN_MEMORY_UPLOAD_TAG
         return None
+
+
+class _PartReadPacer:
+    """Reads the next in-memory part only once fewer than ``limit`` are in flight.
+
+    The tag semaphore is acquired after a part is read, so without this one more part
+    would wait in memory on the submission thread. ``limit`` 0 disables pacing.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._in_flight: list[Any] = []
+
+    def paced(self, parts: Iterator[Any]) -> Iterator[Any]:
+        """Yield from ``parts``, waiting for room before each read."""
+        parts = iter(parts)
+        while True:
+            self._wait_for_room()
+            part = next(parts, None)
+            if part is None:
+                return
+            yield part
+
+    def track(self, future: Any) -> None:
+        """Count a submitted part until its future is done."""
+        self._in_flight.append(future)
+
+    def _wait_for_room(self) -> None:
+        self._prune()
+        while self._in_flight and len(self._in_flight) >= self._limit > 0:
+            try:
+                self._in_flight[0].result()
+            except Exception:
+                pass  # The failing task already recorded it on the coordinator.
+            self._prune()
+
+    def _prune(self) -> None:
+        self._in_flight = [future for future in self._in_flight if not future.done()]
 
 
 def _request_kwargs(
@@ -599,6 +818,21 @@ class PutObjectTask(Task):
 
 class UploadPartTask(Task):
     """Uploads one part; returns the part's entry for CompleteMultipartUpload."""
+
+    _main_ran = False
+
+    def _run(self) -> Any:
+        try:
+            return super()._run()
+        finally:
+            if not self._main_ran:
+                # Skipped (the transfer is already done): nothing else would close
+                # the body, and an in-memory part should be released now.
+                self._main_kwargs['fileobj'].close()
+
+    def _execute_main(self, kwargs: dict) -> Any:
+        self._main_ran = True
+        return super()._execute_main(kwargs)
 
     def _main(
         self,

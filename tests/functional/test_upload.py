@@ -1,6 +1,7 @@
 """Uploads through TransferManager with botocore's Stubber pinning every request."""
 
 import io
+import mmap
 
 import botocore.session
 import pytest
@@ -324,3 +325,75 @@ def test_provided_size_skips_the_stream_probe(client, stubber):
     # The stream is above the threshold, but the provided size decides: one PUT.
     expect_put(stubber, ChecksumAlgorithm='CRC32')
     upload(client, ReadOnlyStream(b'x' * (PART + 1)), subscribers=[ProvideSize()])
+
+
+class RawPipe(io.RawIOBase):
+    """A non-seekable raw stream; wrapped in a BufferedReader it behaves like stdin."""
+
+    def __init__(self, data):
+        self._stream = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        return self._stream.readinto(buffer)
+
+
+@pytest.fixture
+def mappings(monkeypatch):
+    """Every anonymous mapping created while the test runs."""
+    created = []
+
+    class TrackedMmap(mmap.mmap):
+        def __new__(cls, *args, **kwargs):
+            instance = super().__new__(cls, *args, **kwargs)
+            created.append(instance)
+            return instance
+
+    monkeypatch.setattr(mmap, 'mmap', TrackedMmap)
+    return created
+
+
+@pytest.mark.parametrize(
+    'make_source',
+    [io.BytesIO, lambda data: io.BufferedReader(RawPipe(data))],
+    ids=['seekable', 'non-seekable'],
+)
+def test_failed_upload_unmaps_every_in_memory_part(
+    client, stubber, mappings, make_source
+):
+    expect_create(stubber, ChecksumAlgorithm='CRC32')
+    stubber.add_client_error('upload_part', service_error_code='InternalError')
+    # Parts 2 and 3 are read but skipped: never sent, still released.
+    stubber.add_response(
+        'abort_multipart_upload',
+        {},
+        {'Bucket': BUCKET, 'Key': KEY, 'UploadId': UPLOAD_ID},
+    )
+    with pytest.raises(ClientError, match='InternalError'):
+        upload(client, make_source(b'x' * (2 * PART + 1)))
+    assert mappings
+    assert all(mapping.closed for mapping in mappings)
+
+
+def test_in_memory_parts_are_read_only_when_a_slot_is_free(client, stubber):
+    events = []
+
+    class RecordingStream(ReadOnlyStream):
+        def read(self, amount=None):
+            events.append('read')
+            return super().read(amount)
+
+    def record_part(params, **kwargs):
+        events.append(f'part {params["PartNumber"]}')
+
+    client.meta.events.register('before-parameter-build.s3.UploadPart', record_part)
+    expect_create(stubber, ChecksumAlgorithm='CRC32')
+    for number in (1, 2, 3):
+        expect_part(stubber, number, ChecksumAlgorithm='CRC32')
+    expect_complete(stubber, part_entries(3))
+    source = RecordingStream(b'x' * (2 * PART + 1))
+    upload(client, source, max_in_memory_upload_chunks=1)
+    # With one slot, the next part is read only after the previous one was sent.
+    assert events == ['read', 'part 1', 'read', 'part 2', 'read', 'part 3', 'read']

@@ -4,7 +4,9 @@ import base64
 import functools
 import hashlib
 import io
+import os
 import random
+import threading
 import time
 
 import boto3
@@ -67,7 +69,24 @@ def make_source(kind, data, tmp_path):
         fileobj = io.BytesIO(OFFSET_PREFIX + data)
         fileobj.seek(len(OFFSET_PREFIX))
         return fileobj
+    if kind == 'pipe':
+        return pipe_reader(data)
     return ReadOnlyStream(data)
+
+
+def pipe_reader(data):
+    """The read end of an OS pipe fed by a thread: a non-seekable BufferedReader."""
+    read_fd, write_fd = os.pipe()
+
+    def feed():
+        try:
+            with open(write_fd, 'wb') as writer:
+                writer.write(data)
+        except BrokenPipeError:
+            pass  # the reader was closed early (a failed test)
+
+    threading.Thread(target=feed, daemon=True).start()
+    return open(read_fd, 'rb')
 
 
 def record_sent_requests(client):
@@ -83,16 +102,20 @@ def record_sent_requests(client):
 
 @pytest.mark.parametrize('size', SIZES, ids=lambda s: f'{s}B')
 @pytest.mark.parametrize(
-    'kind', ['filename', 'seekable', 'seekable-at-offset', 'non-seekable']
+    'kind', ['filename', 'seekable', 'seekable-at-offset', 'non-seekable', 'pipe']
 )
 def test_upload_stores_exact_bytes_and_reports_progress(
     s3_client, bucket, tmp_path, kind, size
 ):
     data = data_of(size)
     progress = ProgressTotal()
-    with TransferManager(s3_client) as manager:
-        source = make_source(kind, data, tmp_path)
-        manager.upload(source, bucket, 'obj', subscribers=[progress]).result()
+    source = make_source(kind, data, tmp_path)
+    try:
+        with TransferManager(s3_client) as manager:
+            manager.upload(source, bucket, 'obj', subscribers=[progress]).result()
+    finally:
+        if kind == 'pipe':
+            source.close()
     assert (
         sha256_of_object(s3_client, bucket, 'obj') == hashlib.sha256(data).hexdigest()
     )

@@ -1,6 +1,7 @@
 """Unit tests for s3transfer.upload: progress batching, input managers, tasks."""
 
 import io
+import mmap
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS
 from s3transfer.futures import (
     IN_MEMORY_UPLOAD_TAG,
+    ExecutorFuture,
+    NonThreadedExecutor,
     TransferCoordinator,
     TransferFuture,
     TransferMeta,
@@ -25,6 +28,9 @@ from s3transfer.upload import (
     UploadSeekableInputManager,
     UploadSubmissionTask,
     _apply_full_object_checksum,
+    _PartBuffer,
+    _PartBufferPool,
+    _PartReadPacer,
 )
 from s3transfer.utils import CallArgs, OSUtils, ReadFileChunk
 
@@ -75,6 +81,29 @@ class ReadOnlyStream:
             amount = self._max_read
         self.reads.append(amount)
         return self._stream.read(amount)
+
+
+class RawPipe(io.RawIOBase):
+    """A non-seekable raw stream (like a pipe) recording its ``readinto`` sizes."""
+
+    def __init__(self, data):
+        self._stream = io.BytesIO(data)
+        self.readintos = []
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        self.readintos.append(len(buffer))
+        return self._stream.readinto(buffer)
+
+
+def pipe_of(data):
+    """A ``BufferedReader`` over a pipe-like stream: parts are read with readinto.
+
+    Its tiny buffer makes it pass every read straight to the raw stream.
+    """
+    return io.BufferedReader(RawPipe(data), buffer_size=1)
 
 
 class FakeLimiter:
@@ -460,10 +489,13 @@ def test_wrap_data_builds_an_exact_window():
     size=st.integers(min_value=0, max_value=400),
     threshold=st.integers(min_value=1, max_value=120),
     chunksize=st.integers(min_value=1, max_value=120),
+    make_stream=st.sampled_from([ReadOnlyStream, pipe_of]),
 )
-def test_non_seekable_parts_reassemble_the_stream(size, threshold, chunksize):
+def test_non_seekable_parts_reassemble_the_stream(
+    size, threshold, chunksize, make_stream
+):
     data = data_of(size)
-    future = make_future(ReadOnlyStream(data))
+    future = make_future(make_stream(data))
     manager = make_manager(UploadNonSeekableInputManager, future)
     if not manager.requires_multipart_upload(future, config(threshold)):
         assert size < threshold
@@ -475,6 +507,319 @@ def test_non_seekable_parts_reassemble_the_stream(size, threshold, chunksize):
     assert b''.join(parts) == data
     assert all(len(part) == chunksize for part in parts[:-1])
     assert 0 < len(parts[-1]) <= chunksize
+
+
+# --- in-memory part buffers --------------------------------------------------------
+
+
+def test_part_buffers_of_readinto_sources_are_filled_in_place():
+    pipe = pipe_of(data_of(100))
+    pool = _PartBufferPool()
+    part = pool.read_part(pipe, 40)
+    assert isinstance(part._data, mmap.mmap)
+    assert pipe.raw.readintos == [40]  # straight into the mapping, no bytes copy
+    assert len(part) == 40
+    assert part.read() == data_of(40)
+
+
+def test_part_buffers_of_read_only_sources_keep_the_returned_bytes():
+    returned = []
+
+    class Recording(ReadOnlyStream):
+        def read(self, amount=None):
+            returned.append(super().read(amount))
+            return returned[-1]
+
+    part = _PartBufferPool().read_part(Recording(data_of(100)), 40)
+    assert part._data is returned[0]
+
+
+def test_subclasses_overriding_read_are_read_with_read():
+    class ReadOnlyRaw(io.RawIOBase):  # readinto() would raise NotImplementedError
+        def readable(self):
+            return True
+
+        def read(self, amount=-1):
+            return b'x' * min(amount, 3)
+
+    part = _PartBufferPool().read_part(ReadOnlyRaw(), 10)
+    assert part.read() == b'xxx'
+
+
+def test_part_buffer_prefix_is_topped_up_with_one_read():
+    pipe = pipe_of(b'cdefgh')
+    pool = _PartBufferPool()
+    assert pool.read_part(pipe, 4, memoryview(b'ab')).read() == b'abcd'
+    assert pipe.raw.readintos == [2]
+    assert pool.read_part(pipe, 2, b'xyz').read() == b'xyz'  # long enough: no read
+    assert pipe.raw.readintos == [2]
+
+
+def test_mappings_are_recycled_and_unmapped_once_the_pool_closes():
+    pool = _PartBufferPool()
+    first = pool.read_part(io.BytesIO(data_of(100)), 50)
+    mapping = first._data
+    first.close()
+    first.close()  # idempotent: the mapping is given back once
+    assert pool._idle == [mapping]
+    second = pool.read_part(io.BytesIO(b'later'), 50)
+    assert second._data is mapping
+    assert second.read() == b'later'  # never the previous part's stale bytes
+    pool.close()
+    assert not mapping.closed  # still in use by the second part
+    second.close()
+    assert mapping.closed
+    assert pool._idle == []
+
+
+def test_empty_reads_make_empty_parts_without_a_mapping():
+    pool = _PartBufferPool()
+    part = pool.read_part(io.BytesIO(b''), 50)
+    assert len(part) == 0
+    assert not part
+    assert part.read() == b''
+    assert len(pool._idle) == 1  # the unused mapping waits for the next part
+    assert len(pool.read_part(io.BytesIO(b''), 0)) == 0
+
+
+def test_a_failing_read_gives_the_mapping_back():
+    pool = _PartBufferPool()
+    pipe = pipe_of(b'abc')
+    pipe.raw.readinto = None  # calling it raises TypeError inside BufferedReader
+    with pytest.raises(TypeError):
+        pool.read_part(pipe, 10)
+    assert len(pool._idle) == 1
+
+
+@given(
+    size=st.integers(min_value=0, max_value=20),
+    operations=st.lists(
+        st.one_of(
+            st.tuples(st.just('read'), st.none() | st.integers(-2, 25)),
+            st.tuples(st.just('seek'), st.integers(-5, 30), st.sampled_from([0, 1, 2])),
+            st.tuples(st.just('tell')),
+        ),
+        max_size=12,
+    ),
+)
+def test_part_buffer_behaves_like_bytesio(size, operations):
+    data = data_of(size)
+    reference = io.BytesIO(data)
+    for source in (pipe_of(data), ReadOnlyStream(data)):
+        part = _PartBufferPool().read_part(source, 25)
+        reference.seek(0)
+        for name, *args in operations:
+            try:
+                expected = getattr(reference, name)(*args)
+            except ValueError:
+                with pytest.raises(ValueError):
+                    getattr(part, name)(*args)
+            else:
+                assert getattr(part, name)(*args) == expected
+
+
+def test_closed_part_buffer_refuses_io_like_bytesio():
+    part = _PartBufferPool().read_part(io.BytesIO(b'abc'), 3)
+    part.close()
+    assert part.closed
+    for call in (part.read, part.tell, lambda: part.seek(0)):
+        with pytest.raises(ValueError, match='closed file'):
+            call()
+    with pytest.raises(ValueError, match='invalid whence'):
+        _PartBuffer(_PartBufferPool(), b'abc').seek(0, 3)
+
+
+def test_seekable_parts_from_a_file_use_pooled_mappings(tmp_path):
+    path = tmp_path / 'source'
+    path.write_bytes(data_of(100))
+    with open(path, 'rb') as fileobj:
+        future = make_future(fileobj, size=100)
+        manager = make_manager(UploadSeekableInputManager, future)
+        parts = manager.yield_upload_part_bodies(future, 40)
+        number, body = next(parts)
+        assert isinstance(manager._part_buffers._idle, list)
+        assert send(body) == data_of(40)
+        assert len(manager._part_buffers._idle) == 1  # sent part's mapping is reused
+        rest = [send(b) for _, b in parts]
+    assert rest == [data_of(100)[40:80], data_of(100)[80:]]
+    assert manager._part_buffers._idle == []  # exhausted: the pool is closed
+
+
+def test_seekable_trailing_parts_past_the_data_are_empty():
+    # A size larger than the data (the object shrank): the count stays, parts are empty.
+    future = make_future(io.BytesIO(data_of(50)), size=120)
+    manager = make_manager(UploadSeekableInputManager, future)
+    parts = list(manager.yield_upload_part_bodies(future, 40))
+    assert [len(body) for _, body in parts] == [40, 10, 0]
+    assert [send(body) for _, body in parts] == [data_of(40), data_of(50)[40:], b'']
+
+
+def test_non_seekable_pool_is_closed_when_the_parts_end_early():
+    future = make_future(pipe_of(data_of(100)))
+    manager = make_manager(UploadNonSeekableInputManager, future)
+    parts = manager.yield_upload_part_bodies(future, 30)
+    _, body = next(parts)
+    send(body)
+    assert len(manager._part_buffers._idle) == 1
+    parts.close()
+    assert manager._part_buffers._idle == []
+
+
+# --- pacing and release of in-memory parts -----------------------------------------
+
+
+class ManualFuture:
+    """A part future completed by waiting on it, recording the wait."""
+
+    def __init__(self, name, events):
+        self._name = name
+        self._events = events
+        self._done = False
+
+    def done(self):
+        return self._done
+
+    def result(self):
+        self._events.append(f'wait {self._name}')
+        self._done = True
+
+
+def counting_parts(count, events):
+    for number in range(1, count + 1):
+        events.append(f'read {number}')
+        yield number
+
+
+def test_pacer_reads_a_part_only_when_fewer_than_the_limit_are_in_flight():
+    events = []
+    pacer = _PartReadPacer(2)
+    for number in pacer.paced(counting_parts(4, events)):
+        pacer.track(ManualFuture(number, events))
+    assert events == [
+        'read 1',
+        'read 2',
+        'wait 1',
+        'read 3',
+        'wait 2',
+        'read 4',
+        'wait 3',  # room for a fifth part is made before learning there is none
+    ]
+
+
+def test_pacer_skips_finished_parts_and_limit_zero_disables_it():
+    events = []
+    pacer = _PartReadPacer(1)
+    for number in pacer.paced(counting_parts(3, events)):
+        future = ManualFuture(number, events)
+        future._done = number != 2
+        pacer.track(future)
+    assert events == ['read 1', 'read 2', 'wait 2', 'read 3']
+    events = []
+    pacer = _PartReadPacer(0)
+    for number in pacer.paced(counting_parts(3, events)):
+        pacer.track(ManualFuture(number, events))
+    assert events == ['read 1', 'read 2', 'read 3']
+
+
+def test_pacer_ignores_errors_of_the_futures_it_waits_on():
+    class FailedFuture(ManualFuture):
+        def result(self):
+            super().result()
+            raise ValueError('recorded on the coordinator')
+
+    events = []
+    pacer = _PartReadPacer(1)
+    for number in pacer.paced(counting_parts(2, events)):
+        pacer.track(FailedFuture(number, events))
+    assert events == ['read 1', 'wait 1', 'read 2', 'wait 2']
+
+
+def part_task(coordinator, body, client=None):
+    return UploadPartTask(
+        coordinator,
+        main_kwargs={
+            'client': client or FakeClient(),
+            'fileobj': body,
+            'bucket': 'b',
+            'key': 'k',
+            'upload_id': 'id',
+            'part_number': 1,
+            'extra_args': {},
+        },
+    )
+
+
+def pooled_body(pool, data=b'data'):
+    part = pool.read_part(io.BytesIO(data), len(data))
+    return part, ReadFileChunk(part, len(part), len(part))
+
+
+def test_skipped_part_task_releases_its_in_memory_part():
+    coordinator = TransferCoordinator()
+    coordinator.set_exception(ValueError('an earlier part failed'))
+    pool = _PartBufferPool()
+    part, body = pooled_body(pool)
+    client = FakeClient()
+    part_task(coordinator, body, client)()
+    assert client.calls == []
+    assert part.closed
+    assert len(pool._idle) == 1
+
+
+def test_sent_part_task_closes_its_body_once():
+    closes = []
+
+    class CountingBody(io.BytesIO):
+        def close(self):
+            closes.append(True)
+            super().close()
+
+    raw = CountingBody(b'data')
+    part_task(TransferCoordinator(), ReadFileChunk(raw, 4, 4))()
+    assert closes == [True]
+
+
+class FailingExecutor:
+    """Accepts ``accept`` submissions, then raises like a shut-down executor."""
+
+    def __init__(self, accept):
+        self._accept = accept
+        self.tasks = []
+
+    def submit(self, task, tag=None, block=True):
+        if len(self.tasks) == self._accept:
+            raise RuntimeError('cannot schedule new futures after shutdown')
+        self.tasks.append(task)
+        return ExecutorFuture(NonThreadedExecutor().submit(lambda: None))
+
+
+class ExactChunksize:
+    def adjust_chunksize(self, current_chunksize, file_size=None):
+        return current_chunksize
+
+
+def test_a_failed_part_submission_releases_the_part_and_the_pool(monkeypatch):
+    monkeypatch.setattr('s3transfer.upload.ChunksizeAdjuster', ExactChunksize)
+    source = pipe_of(data_of(100))
+    future = make_future(source)
+    coordinator = future._coordinator
+    manager = make_manager(UploadNonSeekableInputManager, future)
+    task = UploadSubmissionTask(coordinator)
+    executor = FailingExecutor(accept=1)
+    config = SimpleNamespace(multipart_chunksize=40, max_in_memory_upload_chunks=10)
+    try:
+        task._submit_upload_part_tasks(
+            FakeClient(), config, executor, future, manager, create_future=None
+        )
+    except RuntimeError as error:
+        kept = error  # the coordinator keeps the exception, traceback and all
+    assert 'after shutdown' in str(kept)
+    [submitted] = executor.tasks
+    assert source.raw.readintos == [40, 40]  # the second part was read...
+    assert manager._part_buffers._idle == []  # ...then unmapped with the closed pool
+    mapping = submitted._main_kwargs['fileobj']._fileobj._fileobj._data
+    submitted._main_kwargs['fileobj'].close()  # as the submitted task will
+    assert mapping.closed
 
 
 # --- submission task helpers -------------------------------------------------------
