@@ -16,7 +16,6 @@ from concurrent import futures
 from types import TracebackType
 from typing import Any
 
-from s3transfer.compat import MAXINT
 from s3transfer.exceptions import CancelledError, TransferNotDoneError
 from s3transfer.utils import FunctionContainer, TaskSemaphore
 
@@ -30,6 +29,9 @@ except ImportError:
 
 
 logger = logging.getLogger(__name__)
+
+# Longest delay, in seconds, before a waiting result() notices Ctrl-C.
+_CTRL_C_CHECK_INTERVAL = 0.1
 
 _NOT_DONE_STATES = ('not-started', 'queued', 'running')
 _DONE_STATES = ('success', 'failed', 'cancelled')
@@ -248,8 +250,10 @@ class TransferCoordinator:
 
     def result(self) -> Any:
         """Wait until done is announced; return the result or raise the exception."""
-        # A timeout (even an endless one) keeps the wait interruptible by Ctrl-C.
-        self._done_event.wait(MAXINT)
+        # Wait in slices: the OS may deliver Ctrl-C's SIGINT to any thread, and
+        # the main thread only raises KeyboardInterrupt once its wait returns.
+        while not self._done_event.wait(_CTRL_C_CHECK_INTERVAL):
+            pass
         # No lock: done callbacks may wait on other threads' result() calls.
         if self._exception:
             raise self._exception

@@ -389,28 +389,38 @@ class TransferManager:
         with self._submission_lock:
             self._raise_if_shut_down()
             transfer_future, components = self._get_future_with_components(call_args)
-            for callback in get_callbacks(transfer_future, 'done'):
-                components['coordinator'].add_done_callback(callback)
-            main_kwargs = self._get_submission_task_main_kwargs(
-                transfer_future, extra_main_kwargs
-            )
-            submission_task = submission_task_cls(
-                transfer_coordinator=components['coordinator'],
-                main_kwargs=main_kwargs,
-            )
+            coordinator = components['coordinator']
             try:
-                self._submission_executor.submit(submission_task)
-            except RuntimeError as e:
-                # The executors were shut down under us: unregister the
-                # transfer so nothing is left half-registered.
-                self._coordinator_controller.remove_transfer_coordinator(
-                    components['coordinator']
+                self._start_submission(
+                    transfer_future, coordinator, submission_task_cls, extra_main_kwargs
                 )
-                raise RuntimeError(
-                    f'Cannot submit a transfer: the TransferManager is shut down ({e}).'
-                ) from e
+            except BaseException:
+                # E.g. bad subscribers, or Ctrl-C while waiting for room in the
+                # submission queue: nothing will ever finish this transfer, so
+                # untrack it or every later shutdown() would wait for it forever.
+                self._coordinator_controller.remove_transfer_coordinator(coordinator)
+                raise
             self._id_counter += 1
         return transfer_future
+
+    def _start_submission(
+        self, transfer_future, coordinator, submission_task_cls, extra_main_kwargs
+    ) -> None:
+        for callback in get_callbacks(transfer_future, 'done'):
+            coordinator.add_done_callback(callback)
+        main_kwargs = self._get_submission_task_main_kwargs(
+            transfer_future, extra_main_kwargs
+        )
+        submission_task = submission_task_cls(
+            transfer_coordinator=coordinator, main_kwargs=main_kwargs
+        )
+        try:
+            self._submission_executor.submit(submission_task)
+        except RuntimeError as e:
+            # The executors were shut down under us.
+            raise RuntimeError(
+                f'Cannot submit a transfer: the TransferManager is shut down ({e}).'
+            ) from e
 
     def _raise_if_shut_down(self) -> None:
         if self._is_shutdown:

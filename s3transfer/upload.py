@@ -693,6 +693,9 @@ class UploadSubmissionTask(SubmissionTask):
         )
         try:
             for part_number, body in pacer.paced(parts):
+                if self._transfer_coordinator.done():
+                    body.close()  # cancelled or failed: a stream may never end
+                    break
                 task = UploadPartTask(
                     transfer_coordinator=self._transfer_coordinator,
                     main_kwargs=_request_kwargs(

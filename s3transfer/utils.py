@@ -25,6 +25,7 @@ from botocore.exceptions import (
 from botocore.httpchecksum import DEFAULT_CHECKSUM_ALGORITHM, AwsChunkedWrapper
 from botocore.utils import is_s3express_bucket  # re-exported: crt imports it from here
 
+from s3transfer import _awschunked
 from s3transfer.compat import SOCKET_ERROR, fallocate, rename_file
 from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS
 
@@ -72,6 +73,8 @@ def signal_transferring(request: Any, operation_name: str, **kwargs: Any) -> Non
     if operation_name in ('PutObject', 'UploadPart'):
         body = request.body
         if isinstance(body, AwsChunkedWrapper):
+            if hasattr(getattr(body, '_raw', None), 'signal_transferring'):
+                _awschunked.speed_up(body)  # only our own upload bodies
             body = getattr(body, '_raw', None)
         if hasattr(body, 'signal_transferring'):
             body.signal_transferring()
@@ -359,6 +362,15 @@ class DeferredOpenFile:
         self.close()
 
 
+def _source_ended_early(amount_read: int, size: int) -> OSError:
+    # Sending fewer bytes than the announced Content-Length would leave the
+    # request waiting for the server to time out; fail at once instead.
+    return OSError(
+        f'The upload source ended after {amount_read} of the {size} bytes '
+        f'expected for this request: was the file truncated while uploading?'
+    )
+
+
 class ReadFileChunk:
     """A read-only, seekable window over a file, reporting progress as it is sent.
 
@@ -420,6 +432,8 @@ class ReadFileChunk:
         elif amount > amount_left:
             amount = amount_left
         data = self._fileobj.read(amount)
+        if not data and amount:
+            raise _source_ended_early(self._amount_read, self._size)
         self._amount_read += len(data)
         if self._callbacks_enabled:
             invoke_progress_callbacks(self._callbacks, len(data))

@@ -1,0 +1,284 @@
+"""Building blocks for the fault suite: bounded waits, proxy actions, null endpoint.
+
+Every helper here bounds its waits, so a transfer that hangs fails its test instead
+of stalling the suite.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+
+from tests.faults.proxy import Action, RequestInfo
+
+MiB = 1024 * 1024
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent.parent
+
+
+class Hung(AssertionError):
+    """A wait that should have ended did not end in time."""
+
+
+def run_within(function: Callable[[], Any], seconds: float = 30) -> Any:
+    """``function()`` in a helper thread, failing if it takes over ``seconds``."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome['result'] = function()
+        except BaseException as e:  # noqa: B036 - handed back to the caller
+            outcome['error'] = e
+
+    thread = threading.Thread(target=run, name='run-within', daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise Hung(f'{function!r} still running after {seconds} s')
+    if 'error' in outcome:
+        raise outcome['error']
+    return outcome['result']
+
+
+def result_within(future: Any, seconds: float = 30) -> Any:
+    """``future.result()``, failing if the transfer is not done within ``seconds``."""
+    return run_within(future.result, seconds)
+
+
+def call_within(function: Callable[[], Any], seconds: float = 30) -> float:
+    """Run ``function()`` like ``run_within``; return how long it took."""
+    started = time.monotonic()
+    run_within(function, seconds)
+    return time.monotonic() - started
+
+
+def wait_until(
+    condition: Callable[[], bool], seconds: float = 10, interval: float = 0.02
+) -> None:
+    """Poll ``condition`` until true; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise Hung(f'{condition!r} still false after {seconds} s')
+
+
+def open_uploads(client: Any, bucket: str) -> list[dict]:
+    """The multipart uploads still open in ``bucket``."""
+    return client.list_multipart_uploads(Bucket=bucket).get('Uploads', [])
+
+
+@dataclass
+class AcceptPart(Action):
+    """Answer an UploadPart as S3 would, after ``seconds``, without storing it.
+
+    Keeps a large upload going for a while without the local server spending CPU
+    on parts nobody will read.
+    """
+
+    seconds: float = 0.3
+
+    def handle(self, handler: Any, request: RequestInfo) -> None:
+        time.sleep(min(self.seconds, 30))
+        etag = f'"{hashlib.md5(request.body).hexdigest()}"'
+        handler.send_raw_response(200, [('ETag', etag)], b'')
+
+
+def aborted_upload_ids(proxy: Any) -> set[str]:
+    """The upload ids the proxy saw aborted (a retried abort counts once)."""
+    return {
+        event.query['uploadId'][0] for event in proxy.events_for('AbortMultipartUpload')
+    }
+
+
+def part_number(request: RequestInfo) -> int | None:
+    """The ``partNumber`` of an UploadPart/UploadPartCopy request."""
+    values = request.query.get('partNumber')
+    return int(values[0]) if values else None
+
+
+class Gate:
+    """A ``Hook`` function that holds requests in the proxy until ``open()``.
+
+    Held requests cannot complete before the test acts, whatever the machine's load;
+    the hold is capped at ``limit`` seconds.
+    """
+
+    def __init__(self, limit: float = 15) -> None:
+        self._event = threading.Event()
+        self._limit = limit
+
+    def __call__(self, request: RequestInfo) -> None:
+        self._event.wait(self._limit)
+
+    def open(self) -> None:
+        """Let held and future requests through."""
+        self._event.set()
+
+
+class FirstAttempts:
+    """A ``Rule.match``: true for the first ``attempts`` requests of chosen parts.
+
+    Picking parts by number (not by chance) keeps the fault pattern exact under any
+    thread interleaving.
+    """
+
+    def __init__(self, part_numbers: Iterable[int], attempts: int = 1) -> None:
+        self.part_numbers = frozenset(part_numbers)
+        self._attempts = attempts
+        self._seen: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, request: RequestInfo) -> bool:
+        number = part_number(request)
+        if number not in self.part_numbers:
+            return False
+        with self._lock:
+            self._seen[number] = self._seen.get(number, 0) + 1
+            return self._seen[number] <= self._attempts
+
+
+class PatternStream:
+    """A read-only, non-seekable stream of ``total`` bytes built on every read."""
+
+    def __init__(self, total: int) -> None:
+        self._remaining = total
+        self._block = bytes(range(256)) * 4096
+
+    def read(self, amount: int | None = None) -> bytes:
+        if amount is None or amount < 0:
+            amount = self._remaining
+        amount = min(amount, self._remaining)
+        self._remaining -= amount
+        whole, rest = divmod(amount, len(self._block))
+        return self._block * whole + self._block[:rest]
+
+
+class ReadOnly:
+    """Hides ``seek``/``tell`` of a file object so it uploads as a stream."""
+
+    def __init__(self, fileobj: Any) -> None:
+        self._fileobj = fileobj
+
+    def read(self, amount: int | None = None) -> bytes:
+        return self._fileobj.read(amount)
+
+
+_CANNED_RESPONSES = {
+    'CreateMultipartUpload': (
+        200,
+        {},
+        b'<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>'
+        b'<UploadId>upload-id</UploadId></InitiateMultipartUploadResult>',
+    ),
+    'UploadPart': (200, {'ETag': '"etag"'}, b''),
+    'PutObject': (200, {'ETag': '"etag"'}, b''),
+    'CompleteMultipartUpload': (
+        200,
+        {},
+        b'<CompleteMultipartUploadResult><ETag>"etag"</ETag>'
+        b'</CompleteMultipartUploadResult>',
+    ),
+    'AbortMultipartUpload': (204, {}, b''),
+}
+
+
+class _RawBody:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+class NullEndpoint:
+    """A ``before-send`` handler: drains request bodies, answers canned responses.
+
+    Requests never leave the process, so load scenarios measure the transfer
+    manager rather than a server. ``latency`` maps operations to seconds to wait;
+    ``operations`` and ``bytes_received`` count requests and body bytes per operation.
+    """
+
+    def __init__(self, latency: dict[str, float] | None = None) -> None:
+        self.latency = latency or {}
+        self.operations: collections.Counter[str] = collections.Counter()
+        self.bytes_received: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    def attach(self, client: Any) -> Any:
+        """Route every S3 request of ``client`` here; returns the client."""
+        client.meta.events.register('before-send.s3', self)
+        return client
+
+    def __call__(self, request: Any, event_name: str, **kwargs: Any) -> Any:
+        operation = event_name.rsplit('.', 1)[-1]
+        received = _drain(request.body)
+        with self._lock:
+            self.operations[operation] += 1
+            self.bytes_received[operation] += received
+        time.sleep(self.latency.get(operation, 0))
+        status, headers, body = _CANNED_RESPONSES[operation]
+        return AWSResponse(request.url, status, headers, _RawBody(body))
+
+
+def error_response(url: str, status: int, code: str) -> AWSResponse:
+    """An S3 error answer, for ``before-send`` handlers."""
+    body = f'<Error><Code>{code}</Code><Message>{code}</Message></Error>'.encode()
+    return AWSResponse(url, status, {}, _RawBody(body))
+
+
+def _drain(body: Any) -> int:
+    if body is None:
+        return 0
+    if isinstance(body, bytes | bytearray):
+        return len(body)
+    received = 0
+    for chunk in iter(lambda: body.read(64 * 1024), b''):
+        received += len(chunk)
+    return received
+
+
+def null_client(latency: dict[str, float] | None = None) -> tuple[Any, NullEndpoint]:
+    """A botocore S3 client whose requests a fresh ``NullEndpoint`` answers."""
+    client = botocore.session.get_session().create_client(
+        's3',
+        region_name='us-east-1',
+        endpoint_url='http://127.0.0.1:9',
+        aws_access_key_id='testing',
+        aws_secret_access_key='testing',
+        config=Config(s3={'addressing_style': 'path'}),
+    )
+    endpoint = NullEndpoint(latency)
+    return endpoint.attach(client), endpoint
+
+
+def run_child(script: str, *args: Any, timeout: float = 120) -> dict:
+    """Run ``tests/faults/<script>`` in a fresh interpreter; its last line is JSON."""
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    # A fixed mmap threshold hands freed part buffers back to the OS, so RSS
+    # follows what the transfer really holds rather than glibc's arena caching.
+    env['MALLOC_MMAP_THRESHOLD_'] = str(MiB)
+    completed = subprocess.run(
+        [sys.executable, str(HERE / script), *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
