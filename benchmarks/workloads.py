@@ -1,0 +1,171 @@
+"""Benchmark child: run one workload with whichever s3transfer this interpreter has.
+
+Started by run.py as ``<venv>/bin/python workloads.py '<json job>'``; writes timings
+and what the (null) server received, as JSON, to the job's ``result`` file.
+Stdlib, botocore and s3transfer only, so it runs in both benchmark virtualenvs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import botocore.session
+from botocore.config import Config
+from nullserver import NullS3
+from payload import CrcWriter, PatternReader, key_pos
+
+import s3transfer
+from s3transfer.manager import TransferConfig, TransferManager
+from s3transfer.subscribers import BaseSubscriber
+
+WORKLOADS: dict[str, Callable[..., list]] = {}
+# https like production (unsigned payload, CRC32 trailer); nothing is ever connected.
+_NULL_ENDPOINT = 'https://s3.null.invalid'
+
+
+class Progress(BaseSubscriber):
+    """Sums on_progress bytes over all transfers, as a CLI progress bar would."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._lock = threading.Lock()
+
+    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+        with self._lock:
+            self.total += bytes_transferred
+
+
+def workload(func: Callable[..., list]) -> Callable[..., list]:
+    """Register a workload under its function name."""
+    WORKLOADS[func.__name__] = func
+    return func
+
+
+@workload
+def up_big(tm: TransferManager, job: dict, progress: Progress, server: Any) -> list:
+    return [tm.upload(job['src'], job['bucket'], 'up_big', subscribers=[progress])]
+
+
+@workload
+def down_big(tm: TransferManager, job: dict, progress: Progress, server: Any) -> list:
+    _serve(server, 'down_big', job['size'])
+    return [tm.download(job['bucket'], 'down_big', job['dst'], subscribers=[progress])]
+
+
+@workload
+def copy_big(tm: TransferManager, job: dict, progress: Progress, server: Any) -> list:
+    _serve(server, 'copy_src', job['size'])
+    source = {'Bucket': job['bucket'], 'Key': 'copy_src'}
+    return [tm.copy(source, job['bucket'], 'copy_big', subscribers=[progress])]
+
+
+@workload
+def up_small(tm: TransferManager, job: dict, progress: Progress, server: Any) -> list:
+    return [
+        tm.upload(
+            os.path.join(job['src'], f'{i}'),
+            job['bucket'],
+            f'up_small/{i}',
+            subscribers=[progress],
+        )
+        for i in range(job['count'])
+    ]
+
+
+@workload
+def down_small(tm: TransferManager, job: dict, progress: Progress, server: Any) -> list:
+    for i in range(job['count']):
+        _serve(server, f'small/{i}', job['size'])
+    return [
+        tm.download(
+            job['bucket'],
+            f'small/{i}',
+            os.path.join(job['dst'], f'{i}'),
+            subscribers=[progress],
+        )
+        for i in range(job['count'])
+    ]
+
+
+@workload
+def up_stream(tm: TransferManager, job: dict, progress: Progress, server: Any) -> list:
+    reader = PatternReader(key_pos('up_stream'), job['size'])
+    return [tm.upload(reader, job['bucket'], 'up_stream', subscribers=[progress])]
+
+
+@workload
+def down_stream(
+    tm: TransferManager, job: dict, progress: Progress, server: Any
+) -> list:
+    _serve(server, 'down_stream', job['size'])
+    writer = job['writer'] = CrcWriter()
+    return [tm.download(job['bucket'], 'down_stream', writer, subscribers=[progress])]
+
+
+def _serve(server: NullS3 | None, key: str, size: int) -> None:
+    """Null server only: serve ``key`` (real servers were filled by the parent)."""
+    if server is not None:
+        server.add_object(key, key_pos(key), size)
+
+
+def _make_client(job: dict) -> tuple[Any, NullS3 | None]:
+    client = botocore.session.get_session().create_client(
+        's3',
+        region_name='us-east-1',
+        endpoint_url=job['endpoint'] or _NULL_ENDPOINT,
+        aws_access_key_id='bench',
+        aws_secret_access_key='bench',
+        config=Config(s3={'addressing_style': 'path'}),
+    )
+    server = None
+    if not job['endpoint']:
+        server = NullS3()
+        server.attach(client)
+    return client, server
+
+
+def _cpu() -> tuple[float, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+def run(job: dict) -> dict:
+    """Run the job's workload to completion and describe what happened."""
+    client, server = _make_client(job)
+    progress = Progress()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu0, wall0 = _cpu(), time.perf_counter()
+    with TransferManager(client, TransferConfig()) as tm:
+        futures = WORKLOADS[job['workload']](tm, job, progress, server)
+        for future in futures:
+            future.result()
+    wall, cpu1 = time.perf_counter() - wall0, _cpu()
+    user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+    out = {
+        's3transfer_file': s3transfer.__file__,
+        'wall': wall,
+        'cpu': user + system,
+        'user': user,
+        'sys': system,
+        'rss_before_kib': rss_before,
+        'progress': progress.total,
+    }
+    if server is not None:
+        out['results'] = server.results
+        out['copies'] = server.copies
+    if 'writer' in job:
+        out['stream'] = [job['writer'].size, job['writer'].crc]
+    return out
+
+
+if __name__ == '__main__':
+    job = json.loads(sys.argv[1])
+    with open(job['result'], 'w') as f:
+        json.dump(run(job), f)
