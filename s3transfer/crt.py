@@ -9,6 +9,7 @@ awscrt installed raises ``ImportError``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import re
 import threading
@@ -55,6 +56,9 @@ from s3transfer.utils import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Longest delay, in seconds, before a waiting caller notices Ctrl-C.
+_CTRL_C_CHECK_INTERVAL = 0.1
 
 CRT_S3_PROCESS_LOCK = None
 
@@ -431,7 +435,7 @@ class CRTTransferCoordinator:
         if self._exception:
             raise self._exception
         try:
-            self._crt_future.result(timeout)
+            self._wait_for_crt_future(timeout)
         except KeyboardInterrupt:
             self.cancel()
             self._crt_future.result(timeout)
@@ -440,6 +444,14 @@ class CRTTransferCoordinator:
             self.handle_exception(e)
         finally:
             self._s3_request = None
+
+    def _wait_for_crt_future(self, timeout: float | None) -> None:
+        if timeout is None:
+            # Wait in slices: SIGINT may land on another thread, and the main
+            # thread only raises KeyboardInterrupt once its wait returns.
+            while not self._crt_future.done():
+                concurrent.futures.wait([self._crt_future], _CTRL_C_CHECK_INTERVAL)
+        self._crt_future.result(timeout)
 
     def handle_exception(self, exc: BaseException) -> None:
         """Raise ``exc`` translated to a botocore error when a translation exists."""

@@ -39,7 +39,7 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
-from s3transfer.compat import MAXINT, BaseManager
+from s3transfer.compat import BaseManager
 from s3transfer.constants import ALLOWED_DOWNLOAD_ARGS, MB, PROCESS_USER_AGENT
 from s3transfer.exceptions import CancelledError, RetriesExceededError
 from s3transfer.futures import BaseTransferFuture, BaseTransferMeta
@@ -53,6 +53,9 @@ from s3transfer.utils import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Longest delay, in seconds, before a waiting caller notices Ctrl-C.
+_CTRL_C_CHECK_INTERVAL = 0.1
 
 SHUTDOWN_SIGNAL = 'SHUTDOWN'
 
@@ -439,8 +442,11 @@ class TransferState:
         self._done_event.set()
 
     def wait_till_done(self) -> None:
-        """Block until the transfer is finished."""
-        self._done_event.wait(MAXINT)
+        """Block until the transfer is finished (interruptible by Ctrl-C)."""
+        # Wait in slices: SIGINT may land on another thread, and the main
+        # thread only raises KeyboardInterrupt once its wait returns.
+        while not self._done_event.wait(_CTRL_C_CHECK_INTERVAL):
+            pass
 
     @property
     def exception(self) -> BaseException | None:
