@@ -20,7 +20,7 @@ TOTAL = 256 * MB
 SLACK_CHUNKS = {'readinto': 3, 'read': 4}
 
 
-def run_child(max_in_memory_upload_chunks, source):
+def run_child(max_in_memory_upload_chunks, source, request_threads=4):
     completed = subprocess.run(
         [
             sys.executable,
@@ -28,6 +28,7 @@ def run_child(max_in_memory_upload_chunks, source):
             str(TOTAL),
             str(max_in_memory_upload_chunks),
             source,
+            str(request_threads),
         ],
         capture_output=True,
         text=True,
@@ -60,6 +61,15 @@ def test_non_seekable_upload_buffers_at_most_the_configured_chunks(source):
     assert report['start_maxrss'] - report['start_rss'] < chunksize
     growth, budget, message = growth_against_budget(report, source)
     assert growth < budget, message
+
+
+def test_default_concurrency_stdin_like_stream_stays_within_limit_plus_four():
+    # The acceptance bound, (max_in_memory_upload_chunks + 4) x chunksize, at the
+    # default 10 request threads, for a pipe-like BufferedReader (e.g. stdin).
+    report = run_child(10, 'readinto', request_threads=10)
+    growth = report['peak_rss'] - report['start_rss']
+    budget = (10 + 4) * report['chunksize']
+    assert growth < budget, f'grew {growth / MB:.1f} MiB, budget {budget / MB:.0f} MiB'
 
 
 @pytest.mark.parametrize('source', ['read', 'readinto'])

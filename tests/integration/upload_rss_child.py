@@ -129,12 +129,13 @@ def main():
 
 
 def measure():
-    total, max_in_memory_upload_chunks, source = sys.argv[1:]
+    total, max_in_memory_upload_chunks, source = sys.argv[1:4]
+    request_threads = int(sys.argv[4]) if len(sys.argv) > 4 else 4
     # botocore reads each body in 1 MiB pieces (checksum, then payload hash) and
     # glibc keeps ~3 MiB per request thread; fewer threads keep that fixed cost,
     # which is not the upload's buffering, small next to the chunks under test.
     config = TransferConfig(
-        max_request_concurrency=4,
+        max_request_concurrency=request_threads,
         max_in_memory_upload_chunks=int(max_in_memory_upload_chunks),
     )
     client = botocore.session.get_session().create_client(
