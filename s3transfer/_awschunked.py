@@ -35,13 +35,21 @@ class _OffsetAwsChunkedWrapper(AwsChunkedWrapper):
                 rest += self._make_chunk()
             self._remaining, self._pos = b'', 0
             return rest
-        while not self._complete and size > len(self._remaining) - self._pos:
-            self._remaining = self._remaining[self._pos :] + self._make_chunk()
-            self._pos = 0
-        end = min(self._pos + size, len(self._remaining))
-        data = self._remaining[self._pos : end]
-        self._pos = end
-        return data
+        # Serve the old remainder and each new chunk as separate slices: no
+        # "remainder + next chunk" concatenation on every refill.
+        pieces = []
+        while size:
+            available = len(self._remaining) - self._pos
+            if not available:
+                if self._complete:
+                    break
+                self._remaining, self._pos = self._make_chunk(), 0
+                continue
+            take = min(size, available)
+            pieces.append(self._remaining[self._pos : self._pos + take])
+            self._pos += take
+            size -= take
+        return pieces[0] if len(pieces) == 1 else b''.join(pieces)
 
 
 class _Crc32:

@@ -251,12 +251,28 @@ class DownloadNonSeekableOutputManager(DownloadOutputManager):
         return CompleteDownloadNOOPTask(transfer_coordinator=self._transfer_coordinator)
 
     def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
-        """Queue the writes the DeferQueue releases, in offset order."""
+        """Queue the writes the DeferQueue releases, in offset order.
+
+        Several writes released at once go out as one io task that runs them in order.
+        """
         with self._io_submit_lock:
             writes = self._defer_queue.request_writes(offset, data)
-            for write in writes:
+            for _ in writes:
                 logger.debug('Queueing IO offset %s for fileobj: %s', offset, fileobj)
+            if len(writes) == 1:
+                write = writes[0]
                 super().queue_file_io_task(fileobj, write['data'], write['offset'])
+            elif writes:
+                self._transfer_coordinator.submit(
+                    self._io_executor, self._get_batch_write_task(fileobj, writes)
+                )
+
+    def _get_batch_write_task(self, fileobj: Any, writes: list[dict]) -> Task:
+        tasks = [
+            self.get_io_write_task(fileobj, write['data'], write['offset'])
+            for write in writes
+        ]
+        return _IOTaskBatch(self._transfer_coordinator, main_kwargs={'tasks': tasks})
 
     def get_io_write_task(self, fileobj: Any, data: bytes, offset: int) -> Task:
         """A write without a seek (``offset`` is ignored)."""
@@ -885,6 +901,19 @@ class IOStreamingWriteTask(Task):
 
     def _main(self, fileobj: Any, data: bytes) -> None:
         fileobj.write(data)
+
+
+class _IOTaskBatch(Task):
+    """Run several io tasks in order on one io thread (one hop instead of many)."""
+
+    @property
+    def queue_slots(self) -> int:
+        """Slots this batch takes in the io queue: one per write, as if unbatched."""
+        return len(self._main_kwargs['tasks'])
+
+    def _main(self, tasks: list[Task]) -> None:
+        for task in tasks:
+            task._run()  # already inside this batch's botocore context
 
 
 class IORenameFileTask(Task):

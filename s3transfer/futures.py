@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from s3transfer.exceptions import CancelledError, TransferNotDoneError
-from s3transfer.utils import FunctionContainer, TaskSemaphore
+from s3transfer.utils import FunctionContainer, NoResourcesAvailable, TaskSemaphore
 
 try:
     from botocore.context import get_context
@@ -377,16 +377,27 @@ class BoundedExecutor:
             executor_cls = self.EXECUTOR_CLS
         self._max_num_threads = max_num_threads
         self._executor = executor_cls(max_workers=self._max_num_threads)
+        self._max_size = max_size
         self._semaphore = TaskSemaphore(max_size)
         self._tag_semaphores = tag_semaphores
+        self._multi_slot_lock = threading.Lock()
 
     def submit(self, task: Any, tag: Any = None, block: bool = True) -> ExecutorFuture:
-        """Take a slot from the tag's (or the default) semaphore, then run ``task``."""
+        """Take a slot from the tag's (or the default) semaphore, then run ``task``.
+
+        A task with ``queue_slots`` (several queued items run as one) takes that many.
+        """
         semaphore = self._semaphore
         if tag:
             semaphore = self._tag_semaphores[tag]
-        acquire_token = semaphore.acquire(task.transfer_id, block)
-        release = FunctionContainer(semaphore.release, task.transfer_id, acquire_token)
+        slots = min(getattr(task, 'queue_slots', 1), self._max_size)
+        if slots > 1 and not tag:
+            release = self._acquire_slots(task, slots, block)
+        else:
+            acquire_token = semaphore.acquire(task.transfer_id, block)
+            release = FunctionContainer(
+                semaphore.release, task.transfer_id, acquire_token
+            )
         try:
             future = ExecutorFuture(self._executor.submit(task, get_context()))
         except BaseException:
@@ -395,6 +406,27 @@ class BoundedExecutor:
             raise
         future.add_done_callback(release)
         return future
+
+    def _acquire_slots(self, task: Any, slots: int, block: bool) -> Callable[[], None]:
+        # One multi-slot taker at a time: two holding part of the slots each while
+        # waiting for the rest could otherwise wait on each other forever.
+        if not self._multi_slot_lock.acquire(block):
+            raise NoResourcesAvailable(f"Cannot acquire tag '{task.transfer_id}'")
+        tokens: list = []
+        release = FunctionContainer(self._release_slots, task.transfer_id, tokens)
+        try:
+            for _ in range(slots):
+                tokens.append(self._semaphore.acquire(task.transfer_id, block))
+        except BaseException:
+            release()
+            raise
+        finally:
+            self._multi_slot_lock.release()
+        return release
+
+    def _release_slots(self, transfer_id: Any, tokens: list) -> None:
+        for token in tokens:
+            self._semaphore.release(transfer_id, token)
 
     def shutdown(self, wait: bool = True) -> None:
         """Shut down the underlying executor."""

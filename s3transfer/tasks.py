@@ -81,8 +81,9 @@ class Task:
         return None
 
     def _execute_main(self, kwargs: dict) -> Any:
-        shown = self._get_kwargs_with_params_to_exclude(kwargs, ('data',))
-        logger.debug('Executing task %s with kwargs %s', self, shown)
+        if logger.isEnabledFor(logging.DEBUG):
+            shown = self._get_kwargs_with_params_to_exclude(kwargs, ('data',))
+            logger.debug('Executing task %s with kwargs %s', self, shown)
         return_value = self._main(**kwargs)
         if self._is_final:
             self._transfer_coordinator.set_result(return_value)

@@ -58,7 +58,7 @@ _ProgressCallback = Callable[..., Any]
 
 def random_file_extension(num_digits: int = 8) -> str:
     """Return ``num_digits`` random hex digits (either case)."""
-    return ''.join(random.choice(string.hexdigits) for _ in range(num_digits))
+    return ''.join(random.choices(string.hexdigits, k=num_digits))
 
 
 def signal_not_transferring(request: Any, operation_name: str, **kwargs: Any) -> None:
@@ -271,9 +271,10 @@ class OSUtils:
 
     def is_special_file(self, filename: str) -> bool:
         """Whether ``filename`` is a character/block device, FIFO or socket."""
-        if not os.path.exists(filename):
+        try:
+            mode = os.stat(filename).st_mode
+        except (OSError, ValueError):  # what os.path.exists treats as missing
             return False
-        mode = os.stat(filename).st_mode
         return (
             stat.S_ISCHR(mode)
             or stat.S_ISBLK(mode)
