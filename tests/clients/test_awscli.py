@@ -64,7 +64,7 @@ def make_tree(root: Path, count: int) -> None:
         path.write_bytes(payload(100 + i * 13, seed=i))
 
 
-def test_awscli_imports_this_package(cli_env):
+def _awscli_s3transfer_files(cli_env):
     probe = subprocess.run(
         [
             sys.executable,
@@ -80,8 +80,28 @@ def test_awscli_imports_this_package(cli_env):
         timeout=60,
         check=True,
     )
-    for line in probe.stdout.split():
-        assert Path(line).resolve().is_relative_to(REPO_ROOT), line
+    return probe.stdout.split()
+
+
+@pytest.fixture(scope='module')
+def awscli_loads_our_package(cli_env):
+    """The CLI run by these tests (same interpreter and environment) loads ours."""
+    files = _awscli_s3transfer_files(cli_env)
+    assert len(files) == 2
+    for path in files:
+        assert Path(path).resolve().is_relative_to(REPO_ROOT), path
+    return files
+
+
+@pytest.fixture(autouse=True)
+def _every_test_exercises_our_package(awscli_loads_our_package):
+    assert awscli_loads_our_package
+
+
+def test_awscli_imports_this_package(awscli_loads_our_package):
+    assert all(
+        p.endswith(('manager.py', 'subscribers.py')) for p in awscli_loads_our_package
+    )
 
 
 def test_cp_of_a_40_mib_file_up_and_down(aws, bucket, tmp_path):
