@@ -2,33 +2,15 @@
 
 import io
 
-import botocore.session
 import pytest
 from botocore.exceptions import ClientError, ResponseStreamingError
 from botocore.response import StreamingBody
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 from urllib3.exceptions import ProtocolError
 
 import s3transfer
 from s3transfer import OSUtils, S3Transfer, TransferConfig
 from s3transfer.exceptions import RetriesExceededError, S3UploadFailedError
-
-
-@pytest.fixture
-def client():
-    session = botocore.session.get_session()
-    return session.create_client(
-        's3',
-        region_name='us-east-1',
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-    )
-
-
-@pytest.fixture
-def stubber(client):
-    with Stubber(client) as stub:
-        yield stub
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from botocore.stub import Stubber
 
 from s3transfer.exceptions import CancelledError, FatalError
 from s3transfer.futures import NonThreadedExecutor
@@ -18,23 +17,6 @@ from s3transfer.subscribers import BaseSubscriber
 
 OBJECT_LAMBDA_ARN = 'arn:aws:s3-object-lambda:eu-west-1:111122223333:accesspoint/olap-1'
 WAIT = 10  # seconds: upper bound for anything these tests wait on
-
-
-@pytest.fixture
-def client():
-    session = botocore.session.get_session()
-    return session.create_client(
-        's3',
-        region_name='us-east-1',
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-    )
-
-
-@pytest.fixture
-def stubber(client):
-    with Stubber(client) as stubber:
-        yield stubber
 
 
 class Recorder(BaseSubscriber):
