@@ -270,9 +270,6 @@ def null_client(latency: dict[str, float] | None = None) -> tuple[Any, NullEndpo
 def run_child(script: str, *args: Any, timeout: float = 120) -> dict:
     """Run ``tests/faults/<script>`` in a fresh interpreter; its last line is JSON."""
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    # A fixed mmap threshold hands freed part buffers back to the OS, so RSS
-    # follows what the transfer really holds rather than glibc's arena caching.
-    env['MALLOC_MMAP_THRESHOLD_'] = str(MiB)
     completed = subprocess.run(
         [sys.executable, str(HERE / script), *map(str, args)],
         env=env,

@@ -63,15 +63,6 @@ def test_non_seekable_upload_buffers_at_most_the_configured_chunks(source):
     assert growth < budget, message
 
 
-def test_default_concurrency_stdin_like_stream_stays_within_limit_plus_four():
-    # The acceptance bound, (max_in_memory_upload_chunks + 4) x chunksize, at the
-    # default 10 request threads, for a pipe-like BufferedReader (e.g. stdin).
-    report = run_child(10, 'readinto', request_threads=10)
-    growth = report['peak_rss'] - report['start_rss']
-    budget = (10 + 4) * report['chunksize']
-    assert growth < budget, f'grew {growth / MB:.1f} MiB, budget {budget / MB:.0f} MiB'
-
-
 @pytest.mark.parametrize('source', ['read', 'readinto'])
 def test_the_measurement_sees_unbounded_buffering(source):
     # Same upload with a bound too large to matter: the reader outruns the senders
