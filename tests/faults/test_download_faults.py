@@ -12,7 +12,6 @@ from botocore.exceptions import ClientError, ResponseStreamingError
 
 from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError
 from s3transfer.manager import TransferConfig, TransferManager
-from s3transfer.subscribers import BaseSubscriber
 from tests.faults.proxy import (
     Delay,
     Hook,
@@ -24,29 +23,10 @@ from tests.faults.proxy import (
     internal_error,
     slow_down,
 )
+from tests.helpers import Progress, WriteOnly
 
 MiB = 1024 * 1024
 SMALL = {'multipart_threshold': MiB, 'multipart_chunksize': MiB}
-
-
-class Progress(BaseSubscriber):
-    def __init__(self):
-        self.amounts = []
-
-    def on_progress(self, future, bytes_transferred, **kwargs):
-        self.amounts.append(bytes_transferred)
-
-
-class WriteOnly:
-    def __init__(self):
-        self.parts = []
-
-    def write(self, data):
-        self.parts.append(bytes(data))
-
-    @property
-    def value(self):
-        return b''.join(self.parts)
 
 
 @pytest.fixture

@@ -8,30 +8,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from s3transfer.manager import TransferConfig, TransferManager
-from s3transfer.subscribers import BaseSubscriber
 from tests.faults.proxy import Reset, Rule, Truncate
 from tests.faults.scenarios import result_within
+from tests.helpers import Progress, WriteOnly
 
 pytestmark = pytest.mark.timeout(60)
 
 CHUNK = 256 * 1024
 CHUNKS = 12
-
-
-class Progress(BaseSubscriber):
-    def __init__(self):
-        self.amounts = []
-
-    def on_progress(self, future, bytes_transferred, **kwargs):
-        self.amounts.append(bytes_transferred)
-
-
-class WriteOnly:
-    def __init__(self):
-        self.parts = []
-
-    def write(self, data):
-        self.parts.append(bytes(data))
 
 
 def download(client, bucket, target):

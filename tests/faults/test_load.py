@@ -17,6 +17,7 @@ from tests.faults.scenarios import (
     result_within,
     run_child,
 )
+from tests.helpers import WriteOnly
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -87,14 +88,6 @@ TIGHT = {
     'max_in_memory_upload_chunks': 1,
     'max_in_memory_download_chunks': 1,
 }
-
-
-class WriteOnly:
-    def __init__(self):
-        self.parts = []
-
-    def write(self, data):
-        self.parts.append(bytes(data))
 
 
 def download_target(kind, path):

@@ -15,6 +15,7 @@ from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError
 from s3transfer.futures import NonThreadedExecutor
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.subscribers import BaseSubscriber
+from tests.helpers import WriteOnly
 
 BUCKET = 'mybucket'
 KEY = 'mykey'
@@ -45,18 +46,6 @@ class Recorder(BaseSubscriber):
     @property
     def progress(self):
         return [amount for name, amount in self.events if name == 'progress']
-
-
-class WriteOnly:
-    def __init__(self):
-        self.parts = []
-
-    def write(self, data):
-        self.parts.append(bytes(data))
-
-    @property
-    def value(self):
-        return b''.join(self.parts)
 
 
 class FailingRaw:
