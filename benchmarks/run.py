@@ -38,6 +38,8 @@ WORKLOADS = (
     'up_stream',
     'down_stream',
 )
+# Also measured as plain botocore calls, one file at a time (workloads.FLOORS).
+FLOOR_WORKLOADS = ('down_small', 'up_small')
 BUCKET = 'bench'
 PINS = ['boto3==1.44.5', 'botocore==1.44.5']
 _UNITS = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}
@@ -377,8 +379,24 @@ def measure(args: argparse.Namespace, data: Data, endpoints: dict) -> list[dict]
                     clean_uploads(data)
                     runs[side].append(out)
             rows.append(_summarise(server, workload, data, runs))
+            if workload in FLOOR_WORKLOADS:
+                rows[-1]['floor_cpu'] = _floor_cpu(args, data, workload, endpoint)
             print(_format_row(rows[-1]), flush=True)
     return rows
+
+
+def _floor_cpu(
+    args: argparse.Namespace, data: Data, workload: str, endpoint: str | None
+) -> float:
+    """Median transfer CPU of the workload's plain-botocore floor (ours' venv)."""
+    cpus = []
+    for _ in range(args.rounds):
+        job = {**data.job(workload, endpoint), 'floor': True}
+        out = run_child('ours', job, data.root)
+        verify(data, job, out)
+        clean_uploads(data)
+        cpus.append(out['cpu'])
+    return statistics.median(cpus)
 
 
 def _summarise(server: str, workload: str, data: Data, runs: dict) -> dict:
@@ -458,8 +476,16 @@ def check_targets(rows: list[dict]) -> list[str]:
         'peak RSS ratio <= 0.5',
         lambda r: (_ratio(r, 'rss') <= 0.5, f'{_ratio(r, "rss"):.2f}'),
     )
-    for name in ('down_small', 'up_small'):
+    for name in FLOOR_WORKLOADS:
         target(('null', name), 'cpu per file ratio <= 0.6', cpu_at_most(0.6))
+    for (server, name), row in by.items():
+        if 'floor_cpu' in row:
+            floor = row['floor_cpu'] / row['original']['cpu']
+            lines.append(
+                f'INFO  {server}/{name}: botocore alone, one file at a time, costs '
+                f'{row["floor_cpu"]:.2f} s = {floor:.2f} x the original: the lowest '
+                f'reachable ratio'
+            )
     for name in ('up_big', 'up_stream', 'down_stream'):
         target(('null', name), 'cpu ratio <= 0.9', cpu_at_most(0.9))
     for (server, name), row in by.items():

@@ -1,7 +1,8 @@
 """Self-tests of the benchmark harness: ``python -m pytest benchmarks/test_harness.py``.
 
 Pure and fast: pattern maths, aws-chunked de-framing against botocore's encoder, the
-null server's canned answers, and the profile summary. No venvs, no servers.
+null server's canned answers, the plain-botocore floors and the profile summary. No
+venvs, no servers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nullserver  # noqa: E402
 import payload  # noqa: E402
 import run  # noqa: E402
+import workloads  # noqa: E402
 from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum  # noqa: E402
 
 
@@ -113,6 +115,28 @@ def test_null_server_serves_ranges_heads_and_multipart() -> None:
         [1, 6, zlib.crc32(b'hello ')],
         [2, 5, zlib.crc32(b'world')],
     ]
+
+
+def test_floors_send_the_workloads_requests_one_file_at_a_time(tmp_path) -> None:
+    assert set(workloads.FLOORS) == set(run.FLOOR_WORKLOADS)
+    src, dst = tmp_path / 'src', tmp_path / 'dst'
+    src.mkdir()
+    dst.mkdir()
+    for i in range(3):
+        (src / f'{i}').write_bytes(payload.pattern_slice(i, 100))
+    job = {'bucket': 'b', 'count': 3, 'size': 100, 'src': str(src), 'dst': str(dst)}
+    client, server = _client()
+    progress = workloads.Progress()
+    workloads.FLOORS['up_small'](client, job, progress, server)
+    for i in range(3):
+        data = payload.pattern_slice(i, 100)
+        assert server.results[f'up_small/{i}'] == [[1, 100, zlib.crc32(data)]]
+    workloads.FLOORS['down_small'](client, job, progress, server)
+    for i in range(3):
+        key_pos = payload.key_pos(f'small/{i}')
+        assert (dst / f'{i}').read_bytes() == payload.pattern_slice(key_pos, 100)
+    assert progress.total == 600
+    assert sorted(p.name for p in dst.iterdir()) == ['0', '1', '2']
 
 
 def test_profile_summary_attributes_samples_to_owners() -> None:

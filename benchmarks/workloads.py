@@ -109,6 +109,48 @@ def down_stream(
     return [tm.download(job['bucket'], 'down_stream', writer, subscribers=[progress])]
 
 
+# -- floors: the same requests from plain botocore calls, one file at a time ----------
+#
+# No transfer manager, no threads: what each small file costs in botocore (and the null
+# server) alone. No s3transfer can spend less per file than this while sending the same
+# requests, so ``floor / original`` is the lowest reachable ratio.
+
+FLOORS: dict[str, Callable[..., None]] = {}
+
+
+def floor(name: str) -> Callable:
+    """Register the floor of workload ``name``."""
+
+    def register(func: Callable[..., None]) -> Callable[..., None]:
+        FLOORS[name] = func
+        return func
+
+    return register
+
+
+@floor('up_small')
+def _floor_up_small(client: Any, job: dict, progress: Progress, server: Any) -> None:
+    for i in range(job['count']):
+        with open(os.path.join(job['src'], f'{i}'), 'rb') as body:
+            client.put_object(Bucket=job['bucket'], Key=f'up_small/{i}', Body=body)
+        progress.total += job['size']
+
+
+@floor('down_small')
+def _floor_down_small(client: Any, job: dict, progress: Progress, server: Any) -> None:
+    for i in range(job['count']):
+        _serve(server, f'small/{i}', job['size'])
+    for i in range(job['count']):
+        key, path = f'small/{i}', os.path.join(job['dst'], f'{i}')
+        client.head_object(Bucket=job['bucket'], Key=key)
+        body = client.get_object(Bucket=job['bucket'], Key=key)['Body']
+        with open(path + '.floor', 'wb') as f:
+            while chunk := body.read(256 * 1024):
+                f.write(chunk)
+                progress.total += len(chunk)
+        os.replace(path + '.floor', path)
+
+
 def _serve(server: NullS3 | None, key: str, size: int) -> None:
     """Null server only: serve ``key`` (real servers were filled by the parent)."""
     if server is not None:
@@ -142,10 +184,13 @@ def run(job: dict) -> dict:
     progress = Progress()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cpu0, wall0 = _cpu(), time.perf_counter()
-    with TransferManager(client, TransferConfig()) as tm:
-        futures = WORKLOADS[job['workload']](tm, job, progress, server)
-        for future in futures:
-            future.result()
+    if job.get('floor'):
+        FLOORS[job['workload']](client, job, progress, server)
+    else:
+        with TransferManager(client, TransferConfig()) as tm:
+            futures = WORKLOADS[job['workload']](tm, job, progress, server)
+            for future in futures:
+                future.result()
     wall, cpu1 = time.perf_counter() - wall0, _cpu()
     user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
     out = {

@@ -11,8 +11,9 @@ from typing import Any
 from s3transfer.utils import get_callbacks
 
 try:
-    from botocore.context import start_as_current_context
+    from botocore.context import ClientContext, get_context, start_as_current_context
 except ImportError:
+    ClientContext = None
     start_as_current_context = contextlib.nullcontext
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,47 @@ _REPR_PARAMS = (
     'offset',
     'extra_args',
 )
+
+
+if ClientContext is not None:
+
+    class _CheapCopyContext(ClientContext):
+        """A botocore ``ClientContext`` whose deep copy is one set copy per field.
+
+        botocore deep-copies the current context on every API call (and once more when
+        a task starts); the generic ``copy.deepcopy`` of a dataclass costs tens of
+        microseconds, several times per transferred file. Set members are hashable
+        feature ids (strings), so copying the set is a deep copy.
+        """
+
+        def __deepcopy__(self, memo: dict) -> _CheapCopyContext:
+            clone = object.__new__(type(self))
+            for name, value in self.__dict__.items():
+                if type(value) is set:
+                    clone.__dict__[name] = value.copy()
+                else:
+                    clone.__dict__[name] = copy.deepcopy(value, memo)
+            return clone
+
+        def __eq__(self, other: object) -> bool:
+            if isinstance(other, ClientContext):
+                return vars(self) == vars(other)
+            return NotImplemented
+
+        __hash__ = None  # mutable, like ClientContext
+
+
+def _cheap_copy_context(ctx: Any) -> Any:
+    """``ctx`` (or the current context, or a new one) as a ``_CheapCopyContext``."""
+    if ClientContext is None:
+        return ctx
+    current = ctx or get_context()
+    if type(current) is _CheapCopyContext:
+        return current
+    cheap = _CheapCopyContext()
+    if current is not None:
+        cheap.__dict__.update(copy.deepcopy(current).__dict__)
+    return cheap
 
 
 class Task:
@@ -62,7 +104,7 @@ class Task:
 
     def __call__(self, ctx: Any = None) -> Any:
         """Run the task under botocore context ``ctx``; errors go to the coordinator."""
-        with start_as_current_context(ctx):
+        with start_as_current_context(_cheap_copy_context(ctx)):
             return self._run()
 
     def _run(self) -> Any:

@@ -338,3 +338,41 @@ def test_many_concurrent_deletes_complete(client, stubber):
         futures = [manager.delete('bucket', f'k{i}') for i in range(50)]
     assert all(f.done() and f.result() is None for f in futures)
     stubber.assert_no_pending_responses()
+
+
+def _user_agent_features(user_agent):
+    """The feature codes of a botocore User-Agent (its ``m/`` field)."""
+    for field in user_agent.split():
+        if field.startswith('m/'):
+            return set(field[2:].split(','))
+    return set()
+
+
+@pytest.mark.parametrize('from_context', [True, False])
+def test_requests_carry_the_submitters_feature_ids(client, from_context):
+    # boto3's upload_file registers S3_TRANSFER around its TransferManager calls;
+    # the feature must reach the User-Agent of requests sent from worker threads.
+    from botocore.context import get_context, start_as_current_context
+    from botocore.useragent import register_feature_id
+
+    agents = []
+
+    def answer(request, **kwargs):
+        agents.append(request.headers['User-Agent'].decode())
+        return AWSResponse(request.url, 200, {'ETag': '"e"'}, _EmptyRaw())
+
+    client.meta.events.register_first('before-send.s3.PutObject', answer)
+    with start_as_current_context():
+        register_feature_id('S3_TRANSFER')
+        transfer_codes = set(get_context().features)
+    with TransferManager(client) as manager:
+        if from_context:
+            with start_as_current_context():
+                register_feature_id('S3_TRANSFER')
+                future = manager.upload(io.BytesIO(b'data'), 'bucket', 'key')
+        else:
+            future = manager.upload(io.BytesIO(b'data'), 'bucket', 'key')
+        future.result()
+    assert len(agents) == 1
+    carried = transfer_codes <= _user_agent_features(agents[0])
+    assert carried is from_context

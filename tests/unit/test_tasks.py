@@ -1,11 +1,13 @@
 """Unit tests for s3transfer.tasks: the task lifecycle and the shared MPU tasks."""
 
 import concurrent.futures
+import copy
 import functools
 import threading
 
 import pytest
-from botocore.context import get_context, start_as_current_context
+from botocore.context import ClientContext, get_context, start_as_current_context
+from botocore.useragent import register_feature_id
 
 from s3transfer.exceptions import CancelledError
 from s3transfer.futures import (
@@ -354,6 +356,45 @@ def test_task_runs_inside_the_given_botocore_context():
     assert seen[0] is not None
     assert seen[0] is ctx or seen[0] == ctx
     assert get_context() is before
+
+
+def test_task_sees_the_submitters_features_without_sharing_them():
+    with start_as_current_context():
+        register_feature_id('S3_TRANSFER')
+        ctx = get_context()
+    transfer_feature = set(ctx.features)
+    seen = []
+
+    class FeatureTask(Task):
+        def _main(self):
+            seen.append(set(get_context().features))
+            register_feature_id('RETRY_MODE_STANDARD')
+
+    FeatureTask(TransferCoordinator())(ctx)
+    FeatureTask(TransferCoordinator())(None)
+    assert seen == [transfer_feature, set()]
+    assert transfer_feature and ctx.features == transfer_feature
+
+
+def test_task_context_deep_copies_into_an_independent_client_context():
+    # botocore deep-copies the current context on every API call.
+    seen = []
+
+    class CopyingTask(Task):
+        def _main(self):
+            current = get_context()
+            clone = copy.deepcopy(current)
+            clone.features.add('added to the copy')
+            seen.extend([current, clone])
+
+    with start_as_current_context():
+        register_feature_id('S3_TRANSFER')
+        submitted = get_context()
+        CopyingTask(TransferCoordinator())(submitted)
+    current, clone = seen
+    assert isinstance(current, ClientContext) and isinstance(clone, ClientContext)
+    assert current == submitted and current.features == submitted.features
+    assert clone.features == submitted.features | {'added to the copy'}
 
 
 # --- SubmissionTask ---------------------------------------------------------
