@@ -66,14 +66,9 @@ class _PositionalTempFile(DeferredOpenFile):
     """A lazily opened temp file that request threads may also write with ``pwrite``.
 
     Writing positionally from the thread that read the bytes keeps them out of the io
-    queue (memory) and off the single io thread (speed). Each thread's contiguous
-    chunks are gathered into runs of up to ``_RUN_BYTES`` and written with one system
-    call, one at a time: every write releases the GIL to the other request threads,
-    and concurrent writers to one file only spin on its inode lock in the kernel.
+    queue (memory) and off the single io thread (speed). The writes take turns: the
+    kernel serializes writers of one file anyway, and the ones waiting there spin.
     """
-
-    _RUN_BYTES = 512 * 1024
-    _RUN_CHUNKS = 64  # well under IOV_MAX, whatever io_chunksize is
 
     def __init__(self, filename: str, open_function: Callable[..., Any]) -> None:
         super().__init__(filename, mode='wb', open_function=self._open_and_keep)
@@ -81,54 +76,23 @@ class _PositionalTempFile(DeferredOpenFile):
         self._opened = None
         self._open_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._runs: dict[int, _PendingRun] = {}  # thread id -> bytes not yet written
 
     def _open_and_keep(self, filename: str, mode: str) -> Any:
         self._opened = self._opener(filename, mode)
         return self._opened
 
     def write_at(self, data: bytes, offset: int) -> bool:
-        """Write ``data`` at ``offset`` (maybe later, by ``close``); ``False`` if this
-        file cannot write positionally."""
+        """Write ``data`` at ``offset``; ``False`` if this file cannot do that."""
         fd = self._file_descriptor()
         if fd is None:
             return False
-        thread = threading.get_ident()
-        run = self._runs.get(thread)
-        if run is not None and run.end != offset:
-            self._write_run(fd, self._runs.pop(thread))
-            run = None
-        if run is None:
-            run = self._runs[thread] = _PendingRun(offset)
-        run.add(data)
-        if run.size >= self._RUN_BYTES or len(run.chunks) >= self._RUN_CHUNKS:
-            self._write_run(fd, self._runs.pop(thread))
-        return True
-
-    def close(self) -> None:
-        """Write what is still pending, then close (also when that write fails)."""
-        runs = list(self._runs.values())
-        self._runs.clear()
-        try:
-            fd = self._file_descriptor() if runs else None
-            for run in runs:
-                self._write_run(fd, run)
-        finally:
-            super().close()
-
-    def _write_run(self, fd: int | None, run: _PendingRun) -> None:
-        if fd is None:
-            raise ValueError('I/O operation on closed file.')
-        views = [memoryview(chunk) for chunk in run.chunks]
-        offset = run.offset
+        view = memoryview(data)
         with self._write_lock:
-            while views:
-                written = _pwritev(fd, views, offset)
+            while view:
+                written = os.pwrite(fd, view, offset)
+                view = view[written:]
                 offset += written
-                while views and written >= len(views[0]):
-                    written -= len(views.pop(0))
-                if written:
-                    views[0] = views[0][written:]
+        return True
 
     def _file_descriptor(self) -> int | None:
         if not hasattr(os, 'pwrite'):
@@ -140,28 +104,6 @@ class _PositionalTempFile(DeferredOpenFile):
                 return self._opened.fileno()
             except (AttributeError, OSError, ValueError):
                 return None
-
-
-class _PendingRun:
-    """Contiguous chunks one request thread read, not yet written."""
-
-    def __init__(self, offset: int) -> None:
-        self.offset = offset
-        self.end = offset
-        self.size = 0
-        self.chunks: list[bytes] = []
-
-    def add(self, data: bytes) -> None:
-        self.chunks.append(data)
-        self.size += len(data)
-        self.end += len(data)
-
-
-def _pwritev(fd: int, views: list[memoryview], offset: int) -> int:
-    """Write some of ``views`` at ``offset``; how many bytes were written."""
-    if hasattr(os, 'pwritev'):
-        return os.pwritev(fd, views, offset)
-    return os.pwrite(fd, views[0], offset)
 
 
 class DownloadOutputManager:
