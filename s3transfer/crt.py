@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 # Longest delay, in seconds, before a waiting caller notices Ctrl-C.
 _CTRL_C_CHECK_INTERVAL = 0.1
+# Set while this thread runs a transfer's done callbacks (see CRTTransferCoordinator).
+_in_done_callbacks = threading.local()
 
 CRT_S3_PROCESS_LOCK = None
 
@@ -406,6 +408,7 @@ class CRTTransferCoordinator:
         self._exception: BaseException | None = None
         self._crt_future = None
         self._done_event = threading.Event()
+        self._done_callbacks_expected = False
         if s3_request is not None:
             self.set_s3_request(s3_request)
 
@@ -415,6 +418,11 @@ class CRTTransferCoordinator:
 
     def set_done_callbacks_complete(self) -> None:
         self._done_event.set()
+
+    def expect_done_callbacks(self) -> None:
+        """Make ``result()`` also wait for the done callbacks (e.g. the temp-file
+        rename), which CRT runs only after it finished the request's future."""
+        self._done_callbacks_expected = True
 
     def wait_until_on_done_callbacks_complete(
         self, timeout: float | None = None
@@ -436,6 +444,7 @@ class CRTTransferCoordinator:
             raise self._exception
         try:
             self._wait_for_crt_future(timeout)
+            self._wait_for_done_callbacks(timeout)
         except KeyboardInterrupt:
             self.cancel()
             self._crt_future.result(timeout)
@@ -444,6 +453,20 @@ class CRTTransferCoordinator:
             self.handle_exception(e)
         finally:
             self._s3_request = None
+        if self._exception:
+            raise self._exception  # e.g. the rename of a downloaded temp file failed
+
+    def _wait_for_done_callbacks(self, timeout: float | None) -> None:
+        # Not from inside the done callbacks themselves: they would wait on their end.
+        if not self._done_callbacks_expected or getattr(
+            _in_done_callbacks, 'active', False
+        ):
+            return
+        if timeout is not None:
+            self._done_event.wait(timeout)
+            return
+        while not self._done_event.wait(_CTRL_C_CHECK_INTERVAL):
+            pass
 
     def _wait_for_crt_future(self, timeout: float | None) -> None:
         if timeout is None:
@@ -717,15 +740,28 @@ class S3ClientArgsCreator:
     ) -> Callable[..., None]:
         """A CRT callback running before, subscriber and after callbacks in order."""
 
+        def invoke(callback, args, kwargs):
+            if callback_type == 'progress':
+                callback(bytes_transferred=args[0])
+            else:
+                callback(*args, **kwargs)
+
         def invoke_all_callbacks(*args, **kwargs):
             callbacks = list(before_subscribers or [])
             callbacks += get_callbacks(future, callback_type)
-            callbacks += after_subscribers or []
-            for callback in callbacks:
-                if callback_type == 'progress':
-                    callback(bytes_transferred=args[0])
-                else:
-                    callback(*args, **kwargs)
+            outer = getattr(_in_done_callbacks, 'active', False)
+            _in_done_callbacks.active = outer or callback_type == 'done'
+            try:
+                for callback in callbacks:
+                    invoke(callback, args, kwargs)
+            finally:
+                # Even after a raising subscriber: these give back the transfer's
+                # slot and mark its done callbacks complete (shutdown waits on that).
+                try:
+                    for callback in after_subscribers or []:
+                        invoke(callback, args, kwargs)
+                finally:
+                    _in_done_callbacks.active = outer
 
         return invoke_all_callbacks
 
@@ -928,6 +964,7 @@ class AfterDoneHandler:
 
     def __init__(self, coordinator: CRTTransferCoordinator) -> None:
         self._coordinator = coordinator
+        coordinator.expect_done_callbacks()
 
     def __call__(self, **kwargs) -> None:
         self._coordinator.set_done_callbacks_complete()

@@ -97,13 +97,15 @@ class FakeCRTClient:
         self.requests.append(request)
         return request
 
-    def finish(self, index=-1, error=None):
-        """Finish a request as CRT does: the future first, then on_done."""
+    def finish(self, index=-1, error=None, pause=0):
+        """Finish a request as CRT does: the future first, then on_done (``pause``
+        seconds later)."""
         future = self.requests[index].finished_future
         if error is None:
             future.set_result(None)
         else:
             future.set_exception(error)
+        threading.Event().wait(pause)
         self.calls[index]['on_done'](error=error, status_code=None)
 
 
@@ -898,6 +900,79 @@ def test_rename_failure_after_crt_future_done_is_still_reported(crt, tmp_path):
     crt.RenameTempFileHandler(coordinator, str(final), str(temp), OSUtils())(error=None)
     with pytest.raises(FileNotFoundError):
         coordinator.result()
+
+
+class SlowDone:
+    """Subscriber whose on_done takes a while, then notes that it finished."""
+
+    def __init__(self, delay=0.2):
+        self.finished = threading.Event()
+        self._delay = delay
+
+    def on_done(self, future, **kwargs):
+        threading.Event().wait(self._delay)
+        self.finished.set()
+
+
+def _finish_later(crt_client, index=0):
+    """Finish a request as CRT does, from another thread: future first, on_done next."""
+    thread = threading.Thread(target=crt_client.finish, args=(index, None, 0.2))
+    thread.start()
+    return thread
+
+
+def test_result_returns_only_after_the_done_callbacks(manager, crt_client):
+    slow = SlowDone(delay=0)
+    future = manager.delete('bucket', 'key', subscribers=[slow])
+    finisher = _finish_later(crt_client)
+    future.result()
+    assert slow.finished.is_set()
+    finisher.join(5)
+
+
+def test_result_of_a_download_sees_the_renamed_file(manager, crt_client, tmp_path):
+    final = tmp_path / 'file'
+    future = manager.download('bucket', 'key', str(final))
+    temp = crt_client.calls[0]['recv_filepath']
+    with open(temp, 'wb') as f:
+        f.write(b'data')
+    finisher = _finish_later(crt_client)
+    future.result()
+    assert final.read_bytes() == b'data'
+    finisher.join(5)
+
+
+def test_result_called_from_on_done_does_not_wait_on_itself(manager, crt_client):
+    results = []
+
+    class ResultInOnDone:
+        def on_done(self, future, **kwargs):
+            results.append(future.result())
+
+    future = manager.delete('bucket', 'key', subscribers=[ResultInOnDone()])
+    finisher = _finish_later(crt_client)
+    finisher.join(5)
+    assert not finisher.is_alive()
+    assert results == [None]
+    future.result()
+
+
+def test_raising_on_done_subscriber_still_frees_the_slot_and_shutdown(
+    manager, crt_client
+):
+    class Raising:
+        def on_done(self, future, **kwargs):
+            raise ValueError('subscriber bug')
+
+    future = manager.delete('bucket', 'key', subscribers=[Raising()])
+    with pytest.raises(ValueError, match='subscriber bug'):
+        crt_client.finish()
+    assert manager._semaphore._value == 128
+    future.result()
+    shutdown = threading.Thread(target=manager.shutdown)
+    shutdown.start()
+    shutdown.join(5)
+    assert not shutdown.is_alive()
 
 
 def test_after_done_handler_sets_event(crt):
