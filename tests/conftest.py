@@ -82,6 +82,18 @@ def s3_client(make_s3_client):
 
 
 @pytest.fixture
+def boto3_session():
+    """A boto3 session with fake credentials (no endpoint: clients choose theirs)."""
+    import boto3
+
+    return boto3.session.Session(
+        aws_access_key_id='testing',
+        aws_secret_access_key='testing',
+        region_name='us-east-1',
+    )
+
+
+@pytest.fixture
 def bucket(s3_client):
     """A fresh, empty bucket on the local server."""
     name = f'test-{uuid.uuid4().hex[:20]}'

@@ -15,17 +15,6 @@ def assert_is_ours(obj) -> None:
 
 
 @pytest.fixture
-def boto3_session():
-    import boto3
-
-    return boto3.session.Session(
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        region_name='us-east-1',
-    )
-
-
-@pytest.fixture
 def boto3_client(boto3_session, s3_endpoint):
     import boto3.s3.transfer
     from botocore.config import Config

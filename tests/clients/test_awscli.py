@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.helpers import payload
 
 MB = 1024 * 1024
 CLI_TIMEOUT = 240
@@ -42,11 +43,6 @@ def aws(cli_env, s3_endpoint):
         return result
 
     return run
-
-
-def payload(size: int, seed: int = 0) -> bytes:
-    block = hashlib.sha256(str(seed).encode()).digest() * 2048
-    return (block * (size // len(block) + 1))[:size]
 
 
 def tree_hashes(root: Path) -> dict:

@@ -1,6 +1,5 @@
 """boto3 1.44.5's managed transfers, unchanged, running on this package."""
 
-import hashlib
 import io
 import os
 
@@ -9,16 +8,12 @@ from boto3.s3.transfer import S3Transfer, TransferConfig
 
 import s3transfer.manager
 from tests.clients.conftest import assert_is_ours
+from tests.helpers import payload
 
 MB = 1024 * 1024
 SMALL = 64 * 1024
 LARGE = 9 * MB + 7  # multipart with a 5 MiB threshold/chunk
 MULTIPART = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB)
-
-
-def payload(size: int, seed: int = 0) -> bytes:
-    block = hashlib.sha256(str(seed).encode()).digest() * 2048  # 64 KiB
-    return (block * (size // len(block) + 1))[:size]
 
 
 def stored(client, bucket, key) -> bytes:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from tests.faults.proxy import Action, RequestInfo
+from tests.faults.proxy import Action, RequestInfo, Rule, internal_error, slow_down
+from tests.helpers import RawBody
 
 MiB = 1024 * 1024
 HERE = Path(__file__).resolve().parent
@@ -198,14 +199,6 @@ _CANNED_RESPONSES = {
 }
 
 
-class _RawBody:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._body
-
-
 class NullEndpoint:
     """A ``before-send`` handler: drains request bodies, answers canned responses.
 
@@ -233,13 +226,13 @@ class NullEndpoint:
             self.bytes_received[operation] += received
         time.sleep(self.latency.get(operation, 0))
         status, headers, body = _CANNED_RESPONSES[operation]
-        return AWSResponse(request.url, status, headers, _RawBody(body))
+        return AWSResponse(request.url, status, headers, RawBody(body))
 
 
 def error_response(url: str, status: int, code: str) -> AWSResponse:
     """An S3 error answer, for ``before-send`` handlers."""
     body = f'<Error><Code>{code}</Code><Message>{code}</Message></Error>'.encode()
-    return AWSResponse(url, status, {}, _RawBody(body))
+    return AWSResponse(url, status, {}, RawBody(body))
 
 
 def _drain(body: Any) -> int:
@@ -265,6 +258,56 @@ def null_client(latency: dict[str, float] | None = None) -> tuple[Any, NullEndpo
     )
     endpoint = NullEndpoint(latency)
     return endpoint.attach(client), endpoint
+
+
+def put_random(s3_client: Any, bucket: str, size: int, key: str = 'obj') -> bytes:
+    """Store ``size`` random bytes as ``key``; return them."""
+    data = os.urandom(size)
+    s3_client.put_object(Bucket=bucket, Key=key, Body=data)
+    return data
+
+
+def add_transient_part_faults(
+    proxy: Any,
+    operation: str,
+    slow_down_parts: set[int],
+    internal_error_parts: set[int],
+) -> list[Rule]:
+    """503 on the first attempt of some parts, 500 on others, and on one complete."""
+    return [
+        proxy.add_rule(
+            Rule(slow_down(), operation=operation, match=FirstAttempts(slow_down_parts))
+        ),
+        proxy.add_rule(
+            Rule(
+                internal_error(),
+                operation=operation,
+                match=FirstAttempts(internal_error_parts),
+            )
+        ),
+        proxy.add_rule(
+            Rule(internal_error(), operation='CompleteMultipartUpload', times=1)
+        ),
+    ]
+
+
+def start_child(script: str, *args: Any) -> subprocess.Popen:
+    """Start ``tests/faults/<script>`` in a fresh interpreter, its output piped."""
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    return subprocess.Popen(
+        [sys.executable, str(HERE / script), *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def kill_if_running(child: subprocess.Popen) -> None:
+    """Kill ``child`` unless it has already ended, and reap it."""
+    if child.poll() is None:
+        child.kill()
+        child.wait(timeout=10)
 
 
 def run_child(script: str, *args: Any, timeout: float = 120) -> dict:

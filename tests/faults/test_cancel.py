@@ -19,6 +19,7 @@ from tests.faults.scenarios import (
     error_response,
     null_client,
     open_uploads,
+    put_random,
     result_within,
     wait_until,
 )
@@ -47,10 +48,6 @@ def in_flight(proxy, operation):
     wait_until(lambda: proxy.events_for(operation), seconds=15)
 
 
-def put(s3_client, bucket, size):
-    s3_client.put_object(Bucket=bucket, Key='obj', Body=os.urandom(size))
-
-
 @pytest.mark.parametrize('source_kind', ['filename', 'non-seekable'])
 def test_cancel_running_multipart_upload(
     small_parts, s3_client, bucket, proxy, proxied_client, tmp_path, source_kind
@@ -77,7 +74,7 @@ def test_cancel_running_multipart_upload(
 def test_cancel_running_download_removes_temp_file(
     s3_client, bucket, proxy, proxied_client, tmp_path
 ):
-    put(s3_client, bucket, 12 * PART)
+    put_random(s3_client, bucket, 12 * PART)
     slow(proxy, 'GetObject')
     target = tmp_path / 'out.bin'
     with TransferManager(proxied_client, config()) as manager:
@@ -94,7 +91,7 @@ def test_cancel_running_download_removes_temp_file(
 def test_cancel_running_download_into_file_object(
     s3_client, bucket, proxy, proxied_client
 ):
-    put(s3_client, bucket, 12 * PART)
+    put_random(s3_client, bucket, 12 * PART)
     slow(proxy, 'GetObject')
     target = io.BytesIO()
     with TransferManager(proxied_client, config()) as manager:
@@ -111,7 +108,7 @@ def test_cancel_running_download_into_file_object(
 def test_shutdown_cancel_with_transfers_in_flight(
     small_parts, s3_client, bucket, proxy, proxied_client, tmp_path
 ):
-    put(s3_client, bucket, 12 * PART)
+    put_random(s3_client, bucket, 12 * PART)
     source = tmp_path / 'source.bin'
     source.write_bytes(os.urandom(12 * small_parts))
     gate = Gate()

@@ -1,18 +1,18 @@
 """Multipart copies via the fault proxy: transient faults absorbed, hard ones clean."""
 
 import hashlib
-import os
 
 import pytest
 from botocore.exceptions import ClientError
 
 from s3transfer.exceptions import S3CopyFailedError
 from s3transfer.manager import TransferConfig, TransferManager
-from tests.faults.proxy import ErrorResponse, Hook, Rule, internal_error, slow_down
+from tests.faults.proxy import ErrorResponse, Hook, Rule, slow_down
 from tests.faults.scenarios import (
-    FirstAttempts,
     aborted_upload_ids,
+    add_transient_part_faults,
     open_uploads,
+    put_random,
     result_within,
 )
 
@@ -32,35 +32,13 @@ def copy(client, bucket, source_key, key, part_size):
         return result_within(manager.copy(source, bucket, key), 45)
 
 
-def put_source(s3_client, bucket, size):
-    data = os.urandom(size)
-    s3_client.put_object(Bucket=bucket, Key='source', Body=data)
-    return data
-
-
 def test_transient_part_copy_errors_leave_a_byte_identical_object(
     small_parts, s3_client, bucket, proxy, proxied_client
 ):
-    data = put_source(s3_client, bucket, PARTS * small_parts - 77)
-    rules = [
-        proxy.add_rule(
-            Rule(
-                slow_down(),
-                operation='UploadPartCopy',
-                match=FirstAttempts(SLOW_DOWN_PARTS),
-            )
-        ),
-        proxy.add_rule(
-            Rule(
-                internal_error(),
-                operation='UploadPartCopy',
-                match=FirstAttempts(INTERNAL_ERROR_PARTS),
-            )
-        ),
-        proxy.add_rule(
-            Rule(internal_error(), operation='CompleteMultipartUpload', times=1)
-        ),
-    ]
+    data = put_random(s3_client, bucket, PARTS * small_parts - 77, key='source')
+    rules = add_transient_part_faults(
+        proxy, 'UploadPartCopy', SLOW_DOWN_PARTS, INTERNAL_ERROR_PARTS
+    )
 
     copy(proxied_client, bucket, 'source', 'copy', small_parts)
 
@@ -76,7 +54,7 @@ def test_every_part_copy_failing_raises_and_aborts(
     small_parts, s3_client, bucket, proxy, make_s3_client
 ):
     client = make_s3_client(endpoint_url=proxy.url)  # 2 attempts per request
-    put_source(s3_client, bucket, 4 * small_parts)
+    put_random(s3_client, bucket, 4 * small_parts, key='source')
     proxy.add_rule(Rule(slow_down(), operation='UploadPartCopy'))
 
     with pytest.raises(ClientError) as error:
@@ -97,7 +75,7 @@ def test_source_overwritten_mid_copy_fails_and_aborts(
     small_parts, s3_client, bucket, proxy, make_s3_client
 ):
     client = make_s3_client(endpoint_url=proxy.url)
-    put_source(s3_client, bucket, 4 * small_parts)
+    put_random(s3_client, bucket, 4 * small_parts, key='source')
     source_etags = []
 
     def overwrite(request):

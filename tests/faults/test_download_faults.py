@@ -23,6 +23,7 @@ from tests.faults.proxy import (
     internal_error,
     slow_down,
 )
+from tests.faults.scenarios import put_random
 from tests.helpers import Progress, WriteOnly
 
 MiB = 1024 * 1024
@@ -36,9 +37,8 @@ def proxied_client(proxy, make_s3_client):
 
 
 def put(s3_client, bucket, size, key='obj'):
-    data = os.urandom(size)
-    s3_client.put_object(Bucket=bucket, Key=key, Body=data)
-    return key, data
+    """Store ``size`` random bytes as ``key``; return the key and the bytes."""
+    return key, put_random(s3_client, bucket, size, key)
 
 
 def download(client, bucket, key, target, **config):

@@ -3,8 +3,6 @@
 import io
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -14,12 +12,12 @@ from s3transfer.exceptions import FatalError
 from s3transfer.manager import TransferConfig, TransferManager
 from tests.faults.proxy import Delay, Rule
 from tests.faults.scenarios import (
-    HERE,
-    REPO_ROOT,
     aborted_upload_ids,
     call_within,
+    kill_if_running,
     null_client,
     open_uploads,
+    start_child,
     wait_until,
 )
 
@@ -129,23 +127,14 @@ def test_bad_subscribers_value_does_not_hang_shutdown():
 
 
 def test_ctrl_c_while_waiting_to_submit_does_not_hang_shutdown():
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    child = subprocess.Popen(
-        [sys.executable, str(HERE / 'submit_interrupt_child.py')],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child = start_child('submit_interrupt_child.py')
     try:
         assert child.stdout.readline() == 'blocking\n'
         time.sleep(0.5)  # the child is now inside the blocked upload() call
         child.send_signal(signal.SIGINT)
         stdout, stderr = child.communicate(timeout=20)
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(timeout=10)
+        kill_if_running(child)
 
     assert stdout.splitlines() == ['interrupted', 'shut down'], stderr
     assert child.returncode == 0

@@ -2,20 +2,18 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from tests.faults.proxy import Delay, Rule
 from tests.faults.scenarios import (
-    HERE,
-    REPO_ROOT,
     AcceptPart,
     MiB,
     aborted_upload_ids,
+    kill_if_running,
     open_uploads,
+    start_child,
     wait_until,
 )
 
@@ -29,14 +27,7 @@ def interrupt_child(proxy, operation, *args):
 
     In ``upload-worker-signal`` mode the child signals itself and says so.
     """
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    child = subprocess.Popen(
-        [sys.executable, str(HERE / 'sigint_child.py'), *map(str, args)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child = start_child('sigint_child.py', *args)
     try:
         assert child.stdout.readline() == 'started\n'
         if args[0] == 'upload-worker-signal':
@@ -49,9 +40,7 @@ def interrupt_child(proxy, operation, *args):
         child.wait(timeout=10)
         elapsed = time.monotonic() - started
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(timeout=10)
+        kill_if_running(child)
     stdout, stderr = child.communicate(timeout=10)
     return elapsed, stdout, stderr, child.returncode
 

@@ -9,7 +9,7 @@ import pytest
 from s3transfer.exceptions import CancelledError
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.subscribers import BaseSubscriber
-from tests.faults.scenarios import ReadOnly, open_uploads, result_within
+from tests.faults.scenarios import ReadOnly, open_uploads, put_random, result_within
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -58,12 +58,6 @@ def manager_for(client):
     return TransferManager(client, config)
 
 
-def put(s3_client, bucket, size, key='obj'):
-    data = os.urandom(size)
-    s3_client.put_object(Bucket=bucket, Key=key, Body=data)
-    return data
-
-
 @pytest.mark.parametrize('source_kind', ['filename', 'non-seekable'])
 def test_raising_on_progress_fails_multipart_upload_and_aborts(
     small_parts, s3_client, bucket, tmp_path, source_kind
@@ -108,7 +102,7 @@ def test_raising_on_progress_fails_single_upload(s3_client, bucket):
 def test_raising_on_progress_fails_download_and_removes_temp_file(
     s3_client, bucket, tmp_path, size
 ):
-    put(s3_client, bucket, size)
+    put_random(s3_client, bucket, size)
     subscriber = RaisingSubscriber('progress')
     target = tmp_path / 'out.bin'
     with manager_for(s3_client) as manager:
@@ -123,7 +117,7 @@ def test_raising_on_progress_fails_download_and_removes_temp_file(
 def test_raising_on_progress_fails_multipart_copy_and_aborts(
     small_parts, s3_client, bucket
 ):
-    put(s3_client, bucket, 4 * small_parts, key='source')
+    put_random(s3_client, bucket, 4 * small_parts, key='source')
     subscriber = RaisingSubscriber('progress')
     with manager_for(s3_client) as manager:
         future = manager.copy(
@@ -160,7 +154,7 @@ def test_raising_on_queued_fails_before_any_request(s3_client, bucket, tmp_path)
 def test_raising_on_done_is_logged_and_keeps_the_result(
     small_parts, s3_client, bucket, tmp_path, caplog, kind
 ):
-    data = put(s3_client, bucket, 3 * small_parts, key='source')
+    data = put_random(s3_client, bucket, 3 * small_parts, key='source')
     raising = RaisingSubscriber('done')
     recorder = DoneRecorder()
     subscribers = [raising, recorder]

@@ -1,6 +1,5 @@
 """Multipart uploads via the fault proxy: transient faults absorbed, hard ones clean."""
 
-import hashlib
 import io
 import os
 import time
@@ -11,12 +10,13 @@ from botocore.exceptions import ClientError
 from s3transfer.manager import TransferConfig, TransferManager
 from tests.faults.proxy import Hook, Rule, internal_error, slow_down
 from tests.faults.scenarios import (
-    FirstAttempts,
     ReadOnly,
     aborted_upload_ids,
+    add_transient_part_faults,
     open_uploads,
     result_within,
 )
+from tests.helpers import sha256
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,29 +33,6 @@ def upload(client, source, bucket, key, part_size, **config):
         return result_within(manager.upload(source, bucket, key), 45)
 
 
-def add_transient_part_faults(proxy, operation):
-    """503 or 500 on the first attempt of 30% of the parts, and on one complete."""
-    return [
-        proxy.add_rule(
-            Rule(slow_down(), operation=operation, match=FirstAttempts(SLOW_DOWN_PARTS))
-        ),
-        proxy.add_rule(
-            Rule(
-                internal_error(),
-                operation=operation,
-                match=FirstAttempts(INTERNAL_ERROR_PARTS),
-            )
-        ),
-        proxy.add_rule(
-            Rule(internal_error(), operation='CompleteMultipartUpload', times=1)
-        ),
-    ]
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
 @pytest.mark.parametrize('source_kind', ['filename', 'seekable', 'non-seekable'])
 def test_transient_part_errors_leave_a_byte_identical_object(
     small_parts, s3_client, bucket, proxy, proxied_client, tmp_path, source_kind
@@ -68,7 +45,9 @@ def test_transient_part_errors_leave_a_byte_identical_object(
         'seekable': lambda: io.BytesIO(data),
         'non-seekable': lambda: ReadOnly(io.BytesIO(data)),
     }[source_kind]()
-    rules = add_transient_part_faults(proxy, 'UploadPart')
+    rules = add_transient_part_faults(
+        proxy, 'UploadPart', SLOW_DOWN_PARTS, INTERNAL_ERROR_PARTS
+    )
 
     upload(proxied_client, source, bucket, 'obj', small_parts)
 

@@ -3,7 +3,6 @@
 import datetime
 import io
 
-import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
@@ -13,6 +12,7 @@ import s3transfer.copies
 from s3transfer.exceptions import S3CopyFailedError
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.subscribers import BaseSubscriber
+from tests.helpers import offline_client
 
 MiB = 1024 * 1024
 SRC = {'Bucket': 'src-bucket', 'Key': 'src-key'}
@@ -64,15 +64,6 @@ class ProvideSizeAndEtag(BaseSubscriber):
             future.meta.provide_object_etag(self.etag)
 
 
-def _new_client():
-    return botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-    )
-
-
 @pytest.fixture
 def operations():
     """Names of the operations called, in order, across every stubbed client."""
@@ -80,7 +71,7 @@ def operations():
 
 
 def _stubbed(operations, label=None):
-    client = _new_client()
+    client = offline_client()
 
     def record(model, **kwargs):
         operations.append(f'{label}:{model.name}' if label else model.name)

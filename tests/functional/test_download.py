@@ -4,9 +4,7 @@ import io
 import os
 import time
 
-import botocore.session
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError, ResponseStreamingError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
@@ -15,7 +13,7 @@ from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError
 from s3transfer.futures import NonThreadedExecutor
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.subscribers import BaseSubscriber
-from tests.helpers import WriteOnly
+from tests.helpers import WriteOnly, offline_client
 
 BUCKET = 'mybucket'
 KEY = 'mykey'
@@ -64,17 +62,6 @@ class FailingRaw:
         pass
 
 
-def make_client(**config_kwargs):
-    session = botocore.session.get_session()
-    return session.create_client(
-        's3',
-        region_name='us-east-1',
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        config=Config(**config_kwargs),
-    )
-
-
 def body(data, fail_after=None):
     if fail_after is not None:
         return StreamingBody(FailingRaw(data, fail_after), len(data))
@@ -98,17 +85,6 @@ def wait_done(future, seconds=10):
     while not future.done() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert future.done(), 'download did not finish (deadlock?)'
-
-
-@pytest.fixture
-def client():
-    return make_client()
-
-
-@pytest.fixture
-def stubber(client):
-    with Stubber(client) as stubber:
-        yield stubber
 
 
 def manager_for(client, **config_kwargs):
@@ -235,7 +211,7 @@ def test_empty_object_creates_an_empty_file(client, stubber, tmp_path):
 
 @pytest.fixture
 def fc_client():
-    return make_client(response_checksum_validation='when_required')
+    return offline_client(response_checksum_validation='when_required')
 
 
 def test_first_chunk_path_requests(fc_client, tmp_path):
@@ -363,7 +339,7 @@ def test_directory_destination_fails_before_any_request(client, stubber, tmp_pat
 @pytest.mark.parametrize('when_required', [False, True])
 def test_missing_folder_fails_before_any_request(tmp_path, when_required):
     validation = 'when_required' if when_required else 'when_supported'
-    client = make_client(response_checksum_validation=validation)
+    client = offline_client(response_checksum_validation=validation)
     sent = count_requests(client)
     target = str(tmp_path / 'nope' / 'file')
     with Stubber(client), manager_for(client) as manager:

@@ -5,15 +5,14 @@ import logging
 import threading
 import time
 
-import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.config import Config
 
 from s3transfer.exceptions import CancelledError, FatalError
 from s3transfer.futures import NonThreadedExecutor
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.subscribers import BaseSubscriber
+from tests.helpers import offline_client
 
 OBJECT_LAMBDA_ARN = 'arn:aws:s3-object-lambda:eu-west-1:111122223333:accesspoint/olap-1'
 WAIT = 10  # seconds: upper bound for anything these tests wait on
@@ -180,13 +179,7 @@ class _EmptyRaw:
 
 def test_handlers_are_registered_once_per_client():
     # No checksum trailer, so botocore sends our body object unwrapped.
-    client = botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        config=Config(request_checksum_calculation='when_required'),
-    )
+    client = offline_client(request_checksum_calculation='when_required')
     TransferManager(client)
     TransferManager(client)
 

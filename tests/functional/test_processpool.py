@@ -11,7 +11,6 @@ import multiprocessing
 import os
 import queue
 
-import botocore.session
 import pytest
 from botocore.exceptions import ClientError, ResponseStreamingError
 from botocore.response import StreamingBody
@@ -30,18 +29,9 @@ from s3transfer.processpool import (
     TransferMonitor,
 )
 from s3transfer.utils import OSUtils
+from tests.helpers import offline_client
 
 BUCKET, KEY = 'mybucket', 'mykey'
-
-
-def make_client():
-    session = botocore.session.get_session()
-    return session.create_client(
-        's3',
-        region_name='us-east-1',
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-    )
 
 
 class FixedClientFactory:
@@ -67,7 +57,7 @@ class Pipeline:
     """Submitter and one worker driven in-process, sharing a stubbed client."""
 
     def __init__(self, config=None):
-        self.client = make_client()
+        self.client = offline_client()
         self.stubber = Stubber(self.client)
         self.monitor = TransferMonitor()
         self.config = config or ProcessTransferConfig()
@@ -269,7 +259,7 @@ class RoleStubbedClientFactory:
         }
 
     def create_client(self):
-        client = make_client()
+        client = offline_client()
         stubber = Stubber(client)
         for operation, response, params in self._stubs[
             type(multiprocessing.current_process())

@@ -3,13 +3,12 @@
 import io
 import mmap
 
-import botocore.session
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from s3transfer.manager import TransferConfig, TransferManager
+from tests.helpers import ReadOnlyStream, offline_client
 
 MB = 1024 * 1024
 PART = 5 * MB  # the smallest chunk size ChunksizeAdjuster allows
@@ -23,33 +22,9 @@ SSE_C = {
 }
 
 
-class ReadOnlyStream:
-    """A stream with nothing but ``read``."""
-
-    def __init__(self, data):
-        self._stream = io.BytesIO(data)
-
-    def read(self, amount=None):
-        return self._stream.read(amount)
-
-
-def make_client(**config):
-    return botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        config=Config(**config),
-    )
-
-
-@pytest.fixture
-def client():
-    return make_client()
-
-
 @pytest.fixture
 def stubber(client):
+    """Overrides the directory's: also fails a test that leaves responses unused."""
     with Stubber(client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
@@ -212,7 +187,7 @@ def test_multipart_arg_routing(client, stubber):
 
 
 def test_when_required_adds_no_checksum_algorithm():
-    client = make_client(request_checksum_calculation='when_required')
+    client = offline_client(request_checksum_calculation='when_required')
     with Stubber(client) as stubber:
         expect_put(stubber)
         upload(client, io.BytesIO(b'x' * 100))

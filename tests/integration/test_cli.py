@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import write_tree
+
 CONTROL = re.compile(r'[\x00-\x09\x0b-\x1f\x7f]')  # everything but '\n'
 BIG = 20 * 1024**2
 SLOW = ['--max-bandwidth', '1MiB']
@@ -28,13 +30,6 @@ def _cli(*args):
 def _run(endpoint, *args, timeout=60):
     command = _cli(*args, '--endpoint-url', endpoint)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-
-
-def _write_tree(root, files):
-    for name, data in files.items():
-        path = root.joinpath(*name.split('/'))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
 
 
 def _read_tree(root):
@@ -63,7 +58,7 @@ def tree(tmp_path_factory):
         name = f'{rng.choice(names)} {index}.{rng.choice(["txt", "bin", "log"])}'
         files[f'{folders}/{name}'.lstrip('/')] = rng.randbytes(rng.randint(1, 3000))
     root = tmp_path_factory.mktemp('tree')
-    _write_tree(root, files)
+    write_tree(root, files)
     return root, files
 
 
@@ -119,7 +114,7 @@ def test_include_exclude_select_exactly_the_expected_files(
         'skip/d.txt': b'4',
         'skip/e.log': b'5',
     }
-    _write_tree(tmp_path / 'src', files)
+    write_tree(tmp_path / 'src', files)
     filters = ['--exclude', '*', '--include', '*.txt', '--exclude', 'skip/*']
     source = str(tmp_path / 'src')
     up = _run(s3_endpoint, 'cp', '--recursive', source, f's3://{bucket}/', *filters)
@@ -262,7 +257,7 @@ def test_ctrl_c_during_upload_aborts_multipart_uploads(
     s3_endpoint, s3_client, bucket, tmp_path
 ):
     files = {f'd{i % 3}/f{i}.bin': os.urandom(6 * 1024**2) for i in range(6)}
-    _write_tree(tmp_path / 'src', files)
+    write_tree(tmp_path / 'src', files)
     process = _start(
         s3_endpoint,
         'cp',

@@ -224,15 +224,6 @@ def test_non_dict_copy_source_fails_in_the_future(s3_client, bucket):
 # --- boto3 on top ----------------------------------------------------------------
 
 
-@pytest.fixture
-def boto3_session():
-    return boto3.session.Session(
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        region_name='us-east-1',
-    )
-
-
 BOTO3_CONFIG = Config(s3={'addressing_style': 'path'})
 
 

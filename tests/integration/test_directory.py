@@ -14,6 +14,7 @@ from s3transfer.directory import (
     upload_directory,
 )
 from s3transfer.manager import TransferConfig, TransferManager
+from tests.helpers import write_tree
 
 FILES = {
     'top.txt': b'top level\n',
@@ -22,13 +23,6 @@ FILES = {
     'with space/naïve ü.txt': 'non-ASCII ✓\n'.encode(),
     'a/skip.log': b'log line\n',
 }
-
-
-def _write_tree(root, files):
-    for name, data in files.items():
-        path = root.joinpath(*name.split('/'))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
 
 
 def _read_tree(root):
@@ -51,7 +45,7 @@ def manager(s3_client):
 
 def test_upload_then_download_round_trips(manager, bucket, tmp_path):
     source = tmp_path / 'source'
-    _write_tree(source, FILES)
+    write_tree(source, FILES)
     uploaded = upload_directory(manager, str(source), bucket, 'set').result()
     assert uploaded.ok
     assert len(uploaded.succeeded) == len(FILES)
@@ -69,7 +63,7 @@ def test_upload_then_download_round_trips(manager, bucket, tmp_path):
 
 def test_copy_directory_copies_the_selected_keys(manager, bucket, tmp_path):
     source = tmp_path / 'source'
-    _write_tree(source, FILES)
+    write_tree(source, FILES)
     assert upload_directory(manager, str(source), bucket, 'src').result().ok
     filters = [(EXCLUDE, '*.log')]
     result = copy_directory(manager, bucket, 'src', bucket, 'dst/', filters).result()
@@ -81,7 +75,7 @@ def test_copy_directory_copies_the_selected_keys(manager, bucket, tmp_path):
 
 def test_filters_select_exactly_the_matching_files(manager, bucket, tmp_path):
     source = tmp_path / 'source'
-    _write_tree(source, FILES)
+    write_tree(source, FILES)
     only_text = [(EXCLUDE, '*'), (INCLUDE, '*.txt')]
     assert upload_directory(manager, str(source), bucket, '', only_text).result().ok
     keys = sorted(e['Key'] for e in list_objects(manager.client, bucket, ''))

@@ -8,7 +8,6 @@ import time
 import uuid
 from concurrent.futures import CancelledError
 
-import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig as Boto3TransferConfig
 from botocore.awsrequest import AWSResponse
@@ -18,18 +17,11 @@ from botocore.exceptions import ClientError, ResponseStreamingError
 from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.subscribers import BaseSubscriber
+from tests.helpers import Progress, RawBody, sha256
 
 MiB = 1024 * 1024
 SIZES = [0, 1, 8 * MiB - 1, 8 * MiB, 8 * MiB + 1, 3 * 8 * MiB, 40 * MiB + 3]
 SMALL = {'multipart_threshold': MiB, 'multipart_chunksize': MiB}
-
-
-class ProgressSum(BaseSubscriber):
-    def __init__(self):
-        self.amounts = []
-
-    def on_progress(self, future, bytes_transferred, **kwargs):
-        self.amounts.append(bytes_transferred)
 
 
 class WriteOnly:
@@ -45,10 +37,6 @@ class WriteOnly:
 
     def hexdigest(self):
         return self._hash.hexdigest()
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 @pytest.fixture(scope='module')
@@ -71,7 +59,7 @@ def objects(s3_client):
 
 def download_into(client, bucket, key, target_kind, tmp_path, **config):
     """Download and return (sha256 of what arrived, progress amounts)."""
-    progress = ProgressSum()
+    progress = Progress()
     if target_kind == 'filename':
         target = str(tmp_path / 'out.bin')
     elif target_kind == 'seekable':
@@ -126,21 +114,13 @@ def test_first_chunk_path_non_seekable_beyond_window(objects, make_s3_client):
 # --- failures leave nothing behind ------------------------------------------------
 
 
-class _ErrorBody:
-    def __init__(self, data):
-        self._data = data
-
-    def stream(self, **kwargs):
-        yield self._data
-
-
 def answer_500(request, **kwargs):
     """A 'before-send' handler: every GetObject answers 500 InternalError."""
     body = (
         b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>'
         b'<Message>injected</Message></Error>'
     )
-    return AWSResponse(request.url, 500, {}, _ErrorBody(body))
+    return AWSResponse(request.url, 500, {}, RawBody(body))
 
 
 @pytest.mark.parametrize('size', [10, 2 * MiB + 1])
@@ -288,15 +268,6 @@ def test_impossible_destination_fails_before_any_request(
 
 
 # --- boto3 on top ------------------------------------------------------------------
-
-
-@pytest.fixture
-def boto3_session():
-    return boto3.session.Session(
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        region_name='us-east-1',
-    )
 
 
 BOTO3_CONFIG = Config(s3={'addressing_style': 'path'})

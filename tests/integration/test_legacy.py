@@ -1,6 +1,5 @@
 """The legacy S3Transfer API against a local moto S3 server."""
 
-import hashlib
 import os
 import threading
 
@@ -8,6 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from s3transfer import MB, S3Transfer, TransferConfig
+from tests.helpers import sha256_of
 
 
 class ProgressTotal:
@@ -18,10 +18,6 @@ class ProgressTotal:
     def __call__(self, amount):
         with self._lock:
             self.total += amount
-
-
-def sha256_of(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from s3transfer.processpool import (
     ProcessTransferConfig,
 )
 from tests.functional.test_processpool import child_pids
+from tests.helpers import sha256_of
 
 MIXED_SIZES = [
     0,
@@ -69,11 +70,6 @@ def put_objects(s3_client, bucket, sizes):
         s3_client.put_object(Bucket=bucket, Key=key, Body=data)
         digests[key] = hashlib.sha256(data).hexdigest()
     return digests
-
-
-def sha256_of(path):
-    with open(path, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def test_mixed_sizes_are_byte_identical(s3_client, bucket, client_kwargs, tmp_path):

@@ -9,7 +9,6 @@ import random
 import threading
 import time
 
-import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig as Boto3TransferConfig
 from botocore.awsrequest import AWSResponse
@@ -18,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.utils import OSUtils
+from tests.helpers import RawBody, ReadOnlyStream
 
 KB = 1024
 MB = 1024 * KB
@@ -30,16 +30,6 @@ OFFSET_PREFIX = b'skip me'
 def data_of(size):
     """Deterministic pseudo-random bytes, different at every offset."""
     return random.Random(size).randbytes(size)
-
-
-class ReadOnlyStream:
-    """A stream with nothing but ``read`` (like a wrapped stdin)."""
-
-    def __init__(self, data):
-        self._stream = io.BytesIO(data)
-
-    def read(self, amount=None):
-        return self._stream.read(amount)
 
 
 class ProgressTotal:
@@ -137,18 +127,10 @@ def test_small_upload_reports_its_size_once(s3_client, bucket, tmp_path, kind):
     assert amounts == [100]
 
 
-class _RawBody:
-    def __init__(self, body):
-        self._body = body
-
-    def stream(self, **kwargs):
-        yield self._body
-
-
 def deny_upload_part(request, **kwargs):
     """Answer every UploadPart with a non-retryable error, without sending it."""
     body = b'<Error><Code>AccessDenied</Code><Message>no parts</Message></Error>'
-    return AWSResponse(request.url, 403, {}, _RawBody(body))
+    return AWSResponse(request.url, 403, {}, RawBody(body))
 
 
 def test_failing_parts_abort_the_multipart_upload(make_s3_client, bucket):
@@ -222,15 +204,6 @@ def test_unreadable_file_fails_with_permission_error(
     # A refused body fails the request before anything is sent.
     assert operations == expected_operations
     assert client.list_multipart_uploads(Bucket=bucket).get('Uploads', []) == []
-
-
-@pytest.fixture
-def boto3_session():
-    return boto3.session.Session(
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        region_name='us-east-1',
-    )
 
 
 def boto3_kwargs(s3_endpoint):

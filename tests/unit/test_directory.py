@@ -36,6 +36,7 @@ from s3transfer.directory import (
 from s3transfer.futures import TransferCoordinator, TransferFuture, TransferMeta
 from s3transfer.subscribers import BaseSubscriber
 from s3transfer.utils import CallArgs
+from tests.helpers import write_tree
 
 # -- Pure decisions ---------------------------------------------------------------
 
@@ -149,15 +150,8 @@ def test_is_within_follows_symlinks(tmp_path):
 # -- Planning ---------------------------------------------------------------------
 
 
-def _tree(root, files):
-    for name, data in files.items():
-        path = root.joinpath(*name.split('/'))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-
-
 def test_plan_upload_maps_paths_to_keys_with_sizes(tmp_path):
-    _tree(tmp_path, {'a.txt': b'12', 'sub/b.log': b'', 'sub/deep/c y.txt': b'xyz'})
+    write_tree(tmp_path, {'a.txt': b'12', 'sub/b.log': b'', 'sub/deep/c y.txt': b'xyz'})
     plan = plan_upload(str(tmp_path), 'bkt', 'pre')
     assert plan.refused == ()
     assert plan.items == (
@@ -170,7 +164,7 @@ def test_plan_upload_maps_paths_to_keys_with_sizes(tmp_path):
 
 
 def test_plan_upload_applies_filters(tmp_path):
-    _tree(tmp_path, {'a.txt': b'1', 'b.log': b'2', 'sub/c.txt': b'3'})
+    write_tree(tmp_path, {'a.txt': b'1', 'b.log': b'2', 'sub/c.txt': b'3'})
     plan = plan_upload(str(tmp_path), 'bkt', '', [(EXCLUDE, 'sub/*')])
     assert [item.key for item in plan.items] == ['a.txt', 'b.log']
     plan = plan_upload(str(tmp_path), 'bkt', '', [(EXCLUDE, '*'), (INCLUDE, '*.txt')])
@@ -178,7 +172,7 @@ def test_plan_upload_applies_filters(tmp_path):
 
 
 def test_plan_upload_refuses_special_files(tmp_path):
-    _tree(tmp_path, {'a.txt': b'1'})
+    write_tree(tmp_path, {'a.txt': b'1'})
     os.mkfifo(tmp_path / 'pipe')
     plan = plan_upload(str(tmp_path), 'bkt')
     assert [item.key for item in plan.items] == ['a.txt']

@@ -43,6 +43,7 @@ from s3transfer.futures import (
     TransferMeta,
 )
 from s3transfer.utils import CallArgs, OSUtils
+from tests.helpers import WriteOnly
 
 KB = 1024
 
@@ -83,20 +84,6 @@ class FakeClient:
         if isinstance(response, BaseException):
             raise response
         return response
-
-
-class WriteOnly:
-    """A writer with nothing but write()."""
-
-    def __init__(self):
-        self.parts = []
-
-    def write(self, data):
-        self.parts.append(bytes(data))
-
-    @property
-    def value(self):
-        return b''.join(self.parts)
 
 
 class Progress:

@@ -10,19 +10,7 @@ import pytest
 from s3transfer.download import DownloadNonSeekableOutputManager, IOStreamingWriteTask
 from s3transfer.futures import BoundedExecutor, NonThreadedExecutor, TransferCoordinator
 from s3transfer.utils import NoResourcesAvailable, OSUtils, random_file_extension
-
-
-class WriteOnly:
-    """A writer with nothing but write(); can fail on one chosen payload."""
-
-    def __init__(self, fail_on=None):
-        self.parts = []
-        self._fail_on = fail_on
-
-    def write(self, data):
-        if data == self._fail_on:
-            raise OSError('disk full')
-        self.parts.append(bytes(data))
+from tests.helpers import WriteOnly
 
 
 class CountingExecutor(BoundedExecutor):

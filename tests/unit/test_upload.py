@@ -33,6 +33,7 @@ from s3transfer.upload import (
     _PartReadPacer,
 )
 from s3transfer.utils import CallArgs, OSUtils, ReadFileChunk
+from tests.helpers import ReadOnlyStream
 
 MB = 1024 * 1024
 
@@ -66,21 +67,6 @@ class RecordingOSUtils(OSUtils):
     def open(self, filename, mode):
         self.opened.append((filename, mode))
         return super().open(filename, mode)
-
-
-class ReadOnlyStream:
-    """A stream with nothing but ``read``, like stdin wrappers."""
-
-    def __init__(self, data, max_read=None):
-        self._stream = io.BytesIO(data)
-        self._max_read = max_read
-        self.reads = []
-
-    def read(self, amount=None):
-        if self._max_read is not None and (amount is None or amount > self._max_read):
-            amount = self._max_read
-        self.reads.append(amount)
-        return self._stream.read(amount)
 
 
 class RawPipe(io.RawIOBase):
