@@ -141,8 +141,7 @@ def test_file_upload_download_delete_round_trip(
         bucket, 'key', str(target), subscribers=[download_progress]
     )
     future.result(WAIT)
-    manager.shutdown()  # the temp file is renamed by a done callback
-    assert target.read_bytes() == data
+    assert target.read_bytes() == data  # renamed before result() returned
     assert os.listdir(target.parent) == ['target']
     assert sum(upload_progress.amounts) == size
     assert sum(download_progress.amounts) == size
@@ -151,6 +150,17 @@ def test_file_upload_download_delete_round_trip(
     with pytest.raises(ClientError) as error:
         s3_client.head_object(Bucket=bucket, Key='key')
     assert error.value.response['Error']['Code'] == '404'
+
+
+def test_downloaded_file_is_in_place_when_result_returns(tmp_path, manager, bucket):
+    # CRT finishes a request's future before it runs on_done, where the temp file
+    # is renamed: result() must wait for that, every time.
+    manager.upload(io.BytesIO(b'data'), bucket, 'key').result(WAIT)
+    for i in range(20):
+        target = tmp_path / f'target-{i}'
+        manager.download(bucket, 'key', str(target)).result(WAIT)
+        assert target.read_bytes() == b'data'
+    assert sorted(os.listdir(tmp_path)) == sorted(f'target-{i}' for i in range(20))
 
 
 @pytest.mark.parametrize('size', [0, 1, 8 * MiB + 1])
