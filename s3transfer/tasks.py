@@ -42,7 +42,7 @@ if ClientContext is not None:
         """
 
         def __deepcopy__(self, memo: dict) -> _CheapCopyContext:
-            clone = object.__new__(type(self))
+            clone = memo[id(self)] = object.__new__(type(self))
             for name, value in self.__dict__.items():
                 if type(value) is set:
                     clone.__dict__[name] = value.copy()
@@ -59,7 +59,11 @@ if ClientContext is not None:
 
 
 def _cheap_copy_context(ctx: Any) -> Any:
-    """``ctx`` (or the current context, or a new one) as a ``_CheapCopyContext``."""
+    """``ctx`` (or the current context, or a new one) as a ``_CheapCopyContext``.
+
+    Its fields are shared with ``ctx``: ``start_as_current_context`` copies it (cheaply)
+    before making it current, so ``ctx`` itself is never changed.
+    """
     if ClientContext is None:
         return ctx
     current = ctx or get_context()
@@ -67,7 +71,7 @@ def _cheap_copy_context(ctx: Any) -> Any:
         return current
     cheap = _CheapCopyContext()
     if current is not None:
-        cheap.__dict__.update(copy.deepcopy(current).__dict__)
+        cheap.__dict__.update(vars(current))
     return cheap
 
 
