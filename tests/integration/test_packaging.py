@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import textwrap
 import venv
 
 import pytest
@@ -48,3 +49,29 @@ def test_pip_keeps_our_package_when_boto3_is_installed_after(tmp_path):
         assert f.read() == ours
     assert os.path.exists(os.path.join(installed, 'py.typed'))
     assert sys.version_info >= (3, 10)
+
+
+def test_import_without_awscrt_raises_import_error_and_others_import():
+    script = textwrap.dedent(
+        """
+        import importlib, sys
+        sys.modules['awscrt'] = None  # makes every awscrt import fail
+        for name in ['bandwidth', 'compat', 'constants', 'copies', 'delete',
+                     'download', 'exceptions', 'futures', 'manager',
+                     'processpool', 'subscribers', 'tasks', 'upload', 'utils']:
+            importlib.import_module('s3transfer.' + name)
+        try:
+            import s3transfer.crt
+        except ImportError:
+            print('ImportError')
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,  # `python -c` imports s3transfer from this checkout
+    )
+    assert result.stderr == ''
+    assert result.stdout == 'ImportError\n'

@@ -2,9 +2,6 @@
 
 import io
 import logging
-import subprocess
-import sys
-import textwrap
 import threading
 from concurrent.futures import Future
 
@@ -14,37 +11,10 @@ from botocore.exceptions import ClientError, InvalidConfigError, NoCredentialsEr
 
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.utils import CallArgs, OSUtils
-from tests.conftest import REPO_ROOT
 
 MRAP_ARN = 'arn:aws:s3::111122223333:accesspoint/abcd1234.mrap'
 EXPRESS_BUCKET = 'mybucket--usw2-az1--x-s3'
 OLAP_ARN = 'arn:aws:s3-object-lambda:eu-west-1:111122223333:accesspoint/olap-1'
-
-
-def test_import_without_awscrt_raises_import_error_and_others_import():
-    script = textwrap.dedent(
-        """
-        import importlib, sys
-        sys.modules['awscrt'] = None  # makes every awscrt import fail
-        for name in ['bandwidth', 'compat', 'constants', 'copies', 'delete',
-                     'download', 'exceptions', 'futures', 'manager',
-                     'processpool', 'subscribers', 'tasks', 'upload', 'utils']:
-            importlib.import_module('s3transfer.' + name)
-        try:
-            import s3transfer.crt
-        except ImportError:
-            print('ImportError')
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, '-c', script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO_ROOT,  # `python -c` imports s3transfer from this checkout
-    )
-    assert result.stderr == ''
-    assert result.stdout == 'ImportError\n'
 
 
 # Everything below needs awscrt.

@@ -1,16 +1,16 @@
-"""Unit tests of the performance shortcuts: batched streaming writes, cheap helpers."""
+"""Unit tests of s3transfer.download's streaming writes: in-order release, batching."""
 
 import logging
 import random
-import string
 import threading
 
 import pytest
 
 from s3transfer.download import DownloadNonSeekableOutputManager, IOStreamingWriteTask
 from s3transfer.futures import BoundedExecutor, NonThreadedExecutor, TransferCoordinator
-from s3transfer.utils import NoResourcesAvailable, OSUtils, random_file_extension
+from s3transfer.utils import OSUtils
 from tests.helpers import WriteOnly
+from tests.unit.test_futures_queue_slots import Slots
 
 
 class CountingExecutor(BoundedExecutor):
@@ -75,16 +75,6 @@ def test_every_released_write_is_still_logged(coordinator, caplog):
     assert len(queued) == 2
 
 
-def test_random_file_extension_is_hex_of_the_requested_length():
-    extensions = {random_file_extension() for _ in range(50)}
-    assert len(extensions) == 50
-    for extension in extensions:
-        assert len(extension) == 8
-        assert set(extension) <= set(string.hexdigits)
-    assert len(random_file_extension(3)) == 3
-    assert random_file_extension(0) == ''
-
-
 def queue_all(manager, target, chunks):
     for offset, data in chunks:
         manager.queue_file_io_task(target, data, offset)
@@ -108,54 +98,6 @@ def test_threaded_out_of_order_chunks_come_out_in_order_exactly_once(coordinator
     io_executor.shutdown()
     assert b''.join(target.parts) == data
     assert coordinator.exception is None
-
-
-class Slots:
-    """A task standing for ``queue_slots`` queued items; waits for ``gate``."""
-
-    transfer_id = 1
-
-    def __init__(self, queue_slots=1, gate=None):
-        self.queue_slots = queue_slots
-        self._gate = gate
-
-    def __call__(self, ctx=None):
-        if self._gate is not None:
-            assert self._gate.wait(10)
-
-
-def test_a_multi_slot_task_takes_one_slot_per_item_until_it_is_done():
-    gate = threading.Event()
-    executor = BoundedExecutor(3, 1)
-    batch = executor.submit(Slots(2, gate))
-    single = executor.submit(Slots(1, gate))
-    with pytest.raises(NoResourcesAvailable):
-        executor.submit(Slots(1), block=False)
-    gate.set()
-    batch.result()
-    single.result()
-    executor.submit(Slots(3)).result()  # all three slots are free again
-    executor.shutdown()
-
-
-def test_a_task_wanting_more_slots_than_exist_takes_them_all_and_runs():
-    executor = BoundedExecutor(2, 1)
-    future = executor.submit(Slots(50))
-    future.result()
-    executor.submit(Slots(2), block=False).result()
-    executor.shutdown()
-
-
-def test_a_failed_multi_slot_submit_gives_every_slot_back():
-    gate = threading.Event()
-    executor = BoundedExecutor(3, 1)
-    blocker = executor.submit(Slots(1, gate))
-    with pytest.raises(NoResourcesAvailable):
-        executor.submit(Slots(3), block=False)
-    gate.set()
-    blocker.result()
-    executor.submit(Slots(3), block=False).result()
-    executor.shutdown()
 
 
 def test_batched_streaming_writes_respect_the_io_queue_bound(coordinator):
