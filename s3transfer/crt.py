@@ -9,7 +9,6 @@ awscrt installed raises ``ImportError``.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import re
 import threading
@@ -54,11 +53,10 @@ from s3transfer.utils import (
     get_callbacks,
     is_s3express_bucket,
 )
+from s3transfer.waiting import wait_for_event, wait_for_future
 
 logger = logging.getLogger(__name__)
 
-# Longest delay, in seconds, before a waiting caller notices Ctrl-C.
-_CTRL_C_CHECK_INTERVAL = 0.1
 # Set while this thread runs a transfer's done callbacks (see CRTTransferCoordinator).
 _in_done_callbacks = threading.local()
 
@@ -465,15 +463,11 @@ class CRTTransferCoordinator:
         if timeout is not None:
             self._done_event.wait(timeout)
             return
-        while not self._done_event.wait(_CTRL_C_CHECK_INTERVAL):
-            pass
+        wait_for_event(self._done_event)
 
     def _wait_for_crt_future(self, timeout: float | None) -> None:
         if timeout is None:
-            # Wait in slices: SIGINT may land on another thread, and the main
-            # thread only raises KeyboardInterrupt once its wait returns.
-            while not self._crt_future.done():
-                concurrent.futures.wait([self._crt_future], _CTRL_C_CHECK_INTERVAL)
+            wait_for_future(self._crt_future)
         self._crt_future.result(timeout)
 
     def handle_exception(self, exc: BaseException) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from s3transfer.exceptions import CancelledError, TransferNotDoneError
 from s3transfer.utils import FunctionContainer, NoResourcesAvailable, TaskSemaphore
+from s3transfer.waiting import wait_for_event
 
 try:
     from botocore.context import get_context
@@ -29,9 +30,6 @@ except ImportError:
 
 
 logger = logging.getLogger(__name__)
-
-# Longest delay, in seconds, before a waiting result() notices Ctrl-C.
-_CTRL_C_CHECK_INTERVAL = 0.1
 
 _NOT_DONE_STATES = ('not-started', 'queued', 'running')
 _DONE_STATES = ('success', 'failed', 'cancelled')
@@ -250,10 +248,7 @@ class TransferCoordinator:
 
     def result(self) -> Any:
         """Wait until done is announced; return the result or raise the exception."""
-        # Wait in slices: the OS may deliver Ctrl-C's SIGINT to any thread, and
-        # the main thread only raises KeyboardInterrupt once its wait returns.
-        while not self._done_event.wait(_CTRL_C_CHECK_INTERVAL):
-            pass
+        wait_for_event(self._done_event)
         # No lock: done callbacks may wait on other threads' result() calls.
         if self._exception:
             raise self._exception

@@ -51,11 +51,10 @@ from s3transfer.utils import (
     calculate_range_parameter,
     create_nested_client,
 )
+from s3transfer.waiting import wait_for_event
 
 logger = logging.getLogger(__name__)
 
-# Longest delay, in seconds, before a waiting caller notices Ctrl-C.
-_CTRL_C_CHECK_INTERVAL = 0.1
 
 SHUTDOWN_SIGNAL = 'SHUTDOWN'
 
@@ -443,10 +442,7 @@ class TransferState:
 
     def wait_till_done(self) -> None:
         """Block until the transfer is finished (interruptible by Ctrl-C)."""
-        # Wait in slices: SIGINT may land on another thread, and the main
-        # thread only raises KeyboardInterrupt once its wait returns.
-        while not self._done_event.wait(_CTRL_C_CHECK_INTERVAL):
-            pass
+        wait_for_event(self._done_event)
 
     @property
     def exception(self) -> BaseException | None:
