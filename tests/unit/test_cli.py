@@ -1,4 +1,4 @@
-"""Unit tests for s3transfer.cli and s3transfer._progress (no sockets)."""
+"""Unit tests for the s3transfer.cli package and s3transfer._progress (no sockets)."""
 
 import argparse
 import io
@@ -21,19 +21,19 @@ from s3transfer._progress import (
     percent,
     rate,
 )
-from s3transfer.cli import (
+from s3transfer.cli import build_parser
+from s3transfer.cli import config as cli_config
+from s3transfer.cli.bench import bench_line, split_sizes
+from s3transfer.cli.common import (
     S3Location,
     UsageError,
-    bench_line,
-    build_parser,
     parse_location,
     parse_size,
-    plan_cp,
     positive_int,
     printable,
-    split_sizes,
-    transfer_config,
 )
+from s3transfer.cli.config import transfer_config
+from s3transfer.cli.cp import plan_cp
 from s3transfer.directory import EXCLUDE, INCLUDE, FileCopy, FileDownload, FileUpload
 from s3transfer.manager import TransferConfig
 
@@ -114,7 +114,7 @@ def test_transfer_config_flags_override_only_what_is_given():
 
 def test_every_config_flag_names_a_transfer_config_attribute():
     default = TransferConfig()
-    for _, attribute, _, _ in cli.CONFIG_FLAGS:
+    for _, attribute, _, _ in cli_config.CONFIG_FLAGS:
         assert hasattr(default, attribute)
 
 

@@ -1,0 +1,62 @@
+"""The ``s3transfer`` command line: one module per command, registered in ``parser``.
+
+Everything goes through the public library API (``TransferManager``,
+``TransferConfig``, subscribers, futures) and ``s3transfer.directory``.
+Exit codes: 0 success, 1 a transfer failed or was refused, 2 bad usage, 130 Ctrl-C.
+
+Modules: ``parser`` (the registry of commands), ``common`` (exit codes, argument
+types, the ``Command`` record), ``options`` (shared option groups), ``config``
+(transfer settings), ``endpoint`` (the client and ``--local``), ``output`` (what is
+printed), and one module per command (``cp``, ``bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from s3transfer.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Context,
+    UsageError,
+    printable,
+)
+from s3transfer.cli.config import transfer_config
+from s3transfer.cli.endpoint import endpoint, make_client
+from s3transfer.cli.parser import build_parser, command
+
+__all__ = ['main', 'build_parser']
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        # The TransferManager context has already cancelled and cleaned up.
+        print('\ninterrupted: transfers cancelled', file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except UsageError as error:
+        print(f's3transfer: error: {printable(str(error))}', file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as error:
+        message = printable(str(error) or type(error).__name__)
+        print(f's3transfer: error: {message}', file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.local and args.endpoint_url:
+        raise UsageError('--local and --endpoint-url exclude each other')
+    entry = command(args.command)
+    config = transfer_config(args)
+    with endpoint(args) as endpoint_url:
+        client = make_client(args, endpoint_url, config)
+        if args.local:
+            for bucket in entry.buckets(args):
+                client.create_bucket(Bucket=bucket)
+        return entry.run(Context(client, config, args))

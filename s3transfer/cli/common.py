@@ -1,0 +1,107 @@
+"""What every command shares: exit codes, usage errors, argument types, locations,
+and the ``Command`` record that registers a command with the parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from s3transfer import sizes
+from s3transfer.manager import TransferConfig
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """The command line names something impossible (exit code 2)."""
+
+
+# -- Argument types (argparse ``type=``) --------------------------------------------
+
+
+def parse_size(text: str) -> int:
+    """``sizes.parse_size`` for argparse: a bad size is a usage error."""
+    try:
+        return sizes.parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+
+
+def positive_int(text: str) -> int:
+    """Parse a whole number greater than zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'invalid number: {text!r}')
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f'must be greater than 0: {text!r}')
+    return value
+
+
+# -- Locations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """A parsed ``s3://bucket/key`` argument."""
+
+    bucket: str
+    key: str
+
+
+def parse_location(text: str) -> S3Location | str:
+    """Return an ``S3Location`` for ``s3://…`` arguments, else the local path."""
+    if not text.startswith('s3://'):
+        return text
+    bucket, _, key = text[len('s3://') :].partition('/')
+    if not bucket:
+        raise UsageError(f'no bucket in {text!r}')
+    return S3Location(bucket, key)
+
+
+def s3_buckets(*texts: str) -> list[str]:
+    """The distinct buckets named by the ``s3://`` arguments among ``texts``."""
+    locations = [parse_location(text) for text in texts]
+    buckets = [loc.bucket for loc in locations if isinstance(loc, S3Location)]
+    return list(dict.fromkeys(buckets))
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, safe to print on one line."""
+    return ''.join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+# -- Commands -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a running command gets: the S3 client, its transfer settings, the flags."""
+
+    client: Any
+    config: TransferConfig
+    args: argparse.Namespace
+
+
+@dataclass(frozen=True)
+class Command:
+    """One sub-command: its help, its own arguments, and how to run it.
+
+    ``options`` names the shared option groups (``options.GROUPS``) it accepts;
+    ``buckets`` returns the buckets that ``--local`` creates before ``run``.
+    """
+
+    name: str
+    help: str
+    description: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[Context], int]
+    buckets: Callable[[argparse.Namespace], list[str]]
+    options: Sequence[str] = ('endpoint', 'transfer', 'output')
+    examples: Sequence[str] = field(default=())

@@ -1,0 +1,70 @@
+"""Where requests go: the S3 client of a run, and the embedded ``--local`` server."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from s3transfer.cli.common import UsageError
+from s3transfer.manager import TransferConfig
+
+_FAKE_CREDENTIALS = {'aws_access_key_id': 'testing', 'aws_secret_access_key': 'testing'}
+_NO_PROFILE = {'profile': (None, None, None, None)}
+
+
+@contextlib.contextmanager
+def endpoint(args: argparse.Namespace) -> Iterator[str | None]:
+    """Yield the endpoint URL; with --local, one of an embedded server."""
+    if not args.local:
+        yield args.endpoint_url
+        return
+    server = _start_local_server()
+    try:
+        host, port = server.get_host_and_port()
+        yield f'http://{host}:{port}'
+    finally:
+        server.stop()
+
+
+def _start_local_server() -> Any:
+    import logging
+
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise UsageError(
+            "--local needs the 'local' extra: pip install 's3transfer[local]'"
+        )
+    logging.getLogger('werkzeug').setLevel(logging.ERROR)  # no per-request lines
+    server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
+    server.start()
+    return server
+
+
+def make_client(
+    args: argparse.Namespace, endpoint_url: str | None, config: TransferConfig
+) -> Any:
+    """A botocore S3 client for the run (fake credentials with --local)."""
+    import botocore.session
+    from botocore.config import Config
+
+    client_config = Config(
+        max_pool_connections=max(10, config.max_request_concurrency),
+        s3={'addressing_style': 'path'} if args.local else None,
+    )
+    if args.local:
+        # Ignore AWS_PROFILE: the embedded endpoint needs no profile, even a broken one.
+        session = botocore.session.Session(session_vars=_NO_PROFILE)
+        return session.create_client(
+            's3',
+            region_name=args.region or 'us-east-1',
+            endpoint_url=endpoint_url,
+            config=client_config,
+            **_FAKE_CREDENTIALS,
+        )
+    session = botocore.session.Session(profile=args.profile)
+    return session.create_client(
+        's3', region_name=args.region, endpoint_url=endpoint_url, config=client_config
+    )

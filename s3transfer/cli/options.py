@@ -1,0 +1,70 @@
+"""Option groups shared by several commands (endpoint, transfer settings, output).
+
+A command lists the group names it accepts in ``Command.options``; a flag added to a
+group here appears on every such command, in its own section of ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from s3transfer.cli.common import parse_size
+from s3transfer.cli.config import CONFIG_FLAGS
+from s3transfer.directory import EXCLUDE, INCLUDE
+
+
+def add_endpoint_options(group: Any) -> None:
+    """Where S3 is and who we are: endpoint, region, profile, ``--local``."""
+    group.add_argument('--endpoint-url', metavar='URL', help='S3 endpoint URL')
+    group.add_argument('--region', help='AWS region')
+    group.add_argument('--profile', help='profile from the AWS config files')
+    group.add_argument(
+        '--local',
+        action='store_true',
+        help='run against an embedded S3 server on 127.0.0.1 (needs the local extra)',
+    )
+
+
+def add_transfer_options(group: Any) -> None:
+    """``TransferConfig`` settings (part sizes, concurrency, bandwidth)."""
+    for flag, attribute, parser, text in CONFIG_FLAGS:
+        metavar = 'SIZE' if parser is parse_size else 'N'
+        group.add_argument(
+            flag, dest=attribute, type=parser, metavar=metavar, help=text
+        )
+
+
+def add_output_options(group: Any) -> None:
+    """What is printed while a command runs."""
+    group.add_argument('--quiet', action='store_true', help='print errors only')
+
+
+def add_filter_options(parser: Any) -> None:
+    """``--include``/``--exclude`` globs, kept in command-line order."""
+    for kind in (INCLUDE, EXCLUDE):
+        parser.add_argument(
+            f'--{kind}',
+            dest='filters',
+            action=FilterAction,
+            metavar='GLOB',
+            default=[],
+            help=f'{kind} matching paths (in order; the last match wins)',
+        )
+
+
+class FilterAction(argparse.Action):
+    """Appends ``(kind, pattern)`` so --include/--exclude keep their order."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None):
+        kind = INCLUDE if option == '--include' else EXCLUDE
+        setattr(namespace, self.dest, [*getattr(namespace, self.dest), (kind, values)])
+
+
+# name -> (section title in --help, function adding the flags)
+GROUPS: dict[str, tuple[str, Callable[[Any], None]]] = {
+    'endpoint': ('endpoint and credentials', add_endpoint_options),
+    'transfer': ('transfer settings', add_transfer_options),
+    'output': ('output', add_output_options),
+}
