@@ -450,8 +450,12 @@ class ShutdownQueue(queue.Queue):
             self.not_full.notify_all()
         logger.debug('The IO queue is now shutdown.')
 
-    def put(self, item: Any) -> None:
-        """Put ``item``, blocking while full; raise QueueShutdownError if shut down."""
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        """Put ``item``, blocking while full; raise QueueShutdownError if shut down.
+
+        ``block`` and ``timeout`` are accepted for ``queue.Queue``'s signature and
+        ignored: a put always waits for room or for shutdown.
+        """
         # Re-implemented on the queue's own condition so that a put blocked on a full
         # queue also fails at shutdown instead of waiting for a reader that is gone.
         with self.not_full:

@@ -21,6 +21,7 @@ class _OffsetAwsChunkedWrapper(AwsChunkedWrapper):
     """botocore's aws-chunked encoder, byte for byte, without quadratic reads."""
 
     _pos = 0
+    _remaining: bytes
 
     def _reset(self) -> None:
         super()._reset()
@@ -65,7 +66,7 @@ class _Crc32:
         return base64.b64encode(self._value.to_bytes(4, 'big')).decode('ascii')
 
 
-def _encode(cls, data: bytes, read_sizes: list[int | None]) -> bytes:
+def _encode(cls: type, data: bytes, read_sizes: list[int | None]) -> bytes:
     body = cls(io.BytesIO(data), checksum_cls=_Crc32, chunk_size=7)
     out = []
     for size in read_sizes:
@@ -83,7 +84,12 @@ def _encode(cls, data: bytes, read_sizes: list[int | None]) -> bytes:
 def _encodes_like_botocore() -> bool:
     """Whether the fast encoder matches botocore's on a few awkward read patterns."""
     data = bytes(range(256)) * 3
-    patterns = [[1, 2, 3, 50, None], [16, 16, 0, -1], [1000], [5] * 200]
+    patterns: list[list[int | None]] = [
+        [1, 2, 3, 50, None],
+        [16, 16, 0, -1],
+        [1000],
+        [5] * 200,
+    ]
     try:
         return all(
             _encode(_OffsetAwsChunkedWrapper, data, p)

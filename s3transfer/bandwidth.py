@@ -232,7 +232,7 @@ class BandwidthRateTracker:
     def __init__(self, alpha: float = 0.8) -> None:
         self._alpha = alpha
         self._last_time: float | None = None
-        self._current_rate: float | None = None
+        self._current_rate = 0.0
 
     @property
     def current_rate(self) -> float:
@@ -259,6 +259,7 @@ class BandwidthRateTracker:
         self._last_time = time_at_consumption
 
     def _calculate_rate(self, amt: int, time_at_consumption: float) -> float:
+        assert self._last_time is not None  # a first record set it
         time_delta = time_at_consumption - self._last_time
         if time_delta <= 0:
             # Consumption in the same instant (or clock going back) is unbounded.

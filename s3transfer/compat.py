@@ -5,12 +5,14 @@ import inspect
 import os
 import socket  # noqa: F401  (kept as a module attribute, as in the original)
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from botocore.compat import six  # noqa: F401  (re-exported, unused by the package)
 
 if sys.platform.startswith('win'):
 
-    def rename_file(current_filename, new_filename):
+    def rename_file(current_filename: str, new_filename: str) -> None:
         """Rename, replacing ``new_filename`` if it exists (Windows needs help)."""
         try:
             os.remove(new_filename)
@@ -23,7 +25,7 @@ else:
     rename_file = os.rename
 
 
-def accepts_kwargs(func):
+def accepts_kwargs(func: Callable[..., Any]) -> str | None:
     """Return the name of ``func``'s ``**kwargs`` parameter, or ``None``."""
     return inspect.getfullargspec(func)[2]
 
@@ -33,7 +35,7 @@ SOCKET_ERROR = ConnectionError
 MAXINT = None
 
 
-def seekable(fileobj) -> bool:
+def seekable(fileobj: Any) -> bool:
     """Whether ``fileobj`` can seek, probing with ``seek(0, 1)`` when it cannot say."""
     if hasattr(fileobj, 'seekable'):
         return fileobj.seekable()
@@ -46,14 +48,14 @@ def seekable(fileobj) -> bool:
     return False
 
 
-def readable(fileobj) -> bool:
+def readable(fileobj: Any) -> bool:
     """Whether ``fileobj`` can be read from."""
     if hasattr(fileobj, 'readable'):
         return fileobj.readable()
     return hasattr(fileobj, 'read')
 
 
-def fallocate(fileobj, size: int) -> None:
+def fallocate(fileobj: Any, size: int) -> None:
     """Reserve ``size`` bytes for ``fileobj`` on disk."""
     if hasattr(os, 'posix_fallocate'):
         os.posix_fallocate(fileobj.fileno(), 0, size)

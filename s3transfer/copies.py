@@ -412,10 +412,14 @@ class CopyCompleteMultipartUploadTask(CompleteMultipartUploadTask):
         upload_id: str,
         parts: list[dict[str, Any]],
         extra_args: dict[str, Any],
-        call_args: Any,
-        source_version_id: str | None,
+        call_args: Any = None,
+        source_version_id: str | None = None,
     ) -> None:
-        """Complete the upload; apply TaggingDirective and AnnotationDirective."""
+        """Complete the upload; apply TaggingDirective and AnnotationDirective.
+
+        ``call_args`` and ``source_version_id`` are always given (by the submission
+        task); their defaults only keep the parent task's signature.
+        """
         response = client.complete_multipart_upload(
             Bucket=bucket,
             Key=key,

@@ -13,9 +13,9 @@ import logging
 import re
 import threading
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from io import BytesIO
-from typing import Any
+from typing import Any, TypeGuard
 
 import awscrt.exceptions
 import awscrt.http
@@ -163,8 +163,12 @@ class CRTTransferManager:
 
     # Same checks and messages as the classic manager (they only read the
     # class attributes above).
-    _validate_all_known_args = TransferManager._validate_all_known_args
-    _validate_if_bucket_supported = TransferManager._validate_if_bucket_supported
+    _validate_all_known_args: Callable[..., None] = (
+        TransferManager._validate_all_known_args
+    )
+    _validate_if_bucket_supported: Callable[..., None] = (
+        TransferManager._validate_if_bucket_supported
+    )
 
     def __init__(
         self,
@@ -187,7 +191,12 @@ class CRTTransferManager:
     def __enter__(self) -> CRTTransferManager:
         return self
 
-    def __exit__(self, exc_type, exc_value, *args) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        *args: Any,
+    ) -> None:
         self._shutdown(cancel=bool(exc_type))
 
     def download(
@@ -202,7 +211,7 @@ class CRTTransferManager:
         if extra_args is None:
             extra_args = {}
         if subscribers is None:
-            subscribers = {}
+            subscribers = []
         self._validate(extra_args, self.ALLOWED_DOWNLOAD_ARGS, bucket)
         callargs = CallArgs(
             bucket=bucket,
@@ -225,7 +234,7 @@ class CRTTransferManager:
         # Copied: building the request adds keys, the caller's dict stays as is.
         extra_args = dict(extra_args) if extra_args else {}
         if subscribers is None:
-            subscribers = {}
+            subscribers = []
         self._validate(extra_args, self.ALLOWED_UPLOAD_ARGS, bucket)
         self._validate_checksum_algorithm_supported(extra_args)
         callargs = CallArgs(
@@ -248,7 +257,7 @@ class CRTTransferManager:
         if extra_args is None:
             extra_args = {}
         if subscribers is None:
-            subscribers = {}
+            subscribers = []
         self._validate(extra_args, self.ALLOWED_DELETE_ARGS, bucket)
         callargs = CallArgs(
             bucket=bucket,
@@ -262,12 +271,14 @@ class CRTTransferManager:
         """Wait for every transfer (cancelling them first if ``cancel``)."""
         self._shutdown(cancel)
 
-    def _validate(self, extra_args, allowed_args, bucket) -> None:
+    def _validate(
+        self, extra_args: dict[str, Any], allowed_args: list[str], bucket: str
+    ) -> None:
         self._validate_all_known_args(extra_args, allowed_args)
         self._validate_if_bucket_supported(bucket)
 
     @staticmethod
-    def _validate_checksum_algorithm_supported(extra_args) -> None:
+    def _validate_checksum_algorithm_supported(extra_args: dict[str, Any]) -> None:
         checksum_algorithm = extra_args.get('ChecksumAlgorithm')
         if checksum_algorithm is None:
             return
@@ -303,10 +314,12 @@ class CRTTransferManager:
         finally:
             self._wait_transfers_done()
 
-    def _release_semaphore(self, **kwargs) -> None:
+    def _release_semaphore(self, **kwargs: Any) -> None:
         self._semaphore.release()
 
-    def _submit_transfer(self, request_type: str, call_args) -> CRTTransferFuture:
+    def _submit_transfer(
+        self, request_type: str, call_args: CallArgs
+    ) -> CRTTransferFuture:
         on_done_after_calls = [self._release_semaphore]
         coordinator = CRTTransferCoordinator(
             transfer_id=self._id_counter,
@@ -365,7 +378,9 @@ class CRTTransferFuture(BaseTransferFuture):
         coordinator: CRTTransferCoordinator | None = None,
     ) -> None:
         self._meta = meta if meta is not None else CRTTransferMeta()
-        self._coordinator = coordinator
+        self._coordinator = (
+            coordinator if coordinator is not None else CRTTransferCoordinator()
+        )
 
     @property
     def meta(self) -> CRTTransferMeta:
@@ -401,10 +416,10 @@ class CRTTransferCoordinator:
     ) -> None:
         self.transfer_id = transfer_id
         self._exception_translator = exception_translator
-        self._s3_request = None
+        self._s3_request: Any = None
         self._lock = threading.Lock()
         self._exception: BaseException | None = None
-        self._crt_future = None
+        self._crt_future: Any = None
         self._done_event = threading.Event()
         self._done_callbacks_expected = False
         if s3_request is not None:
@@ -474,7 +489,8 @@ class CRTTransferCoordinator:
         """Raise ``exc`` translated to a botocore error when a translation exists."""
         translated_exc = None
         try:
-            translated_exc = self._exception_translator(exc)
+            if self._exception_translator is not None:
+                translated_exc = self._exception_translator(exc)
         except Exception as e:
             logger.debug('Unable to translate exception.', exc_info=e)
         if translated_exc is not None:
@@ -499,7 +515,8 @@ class CRTCancelledError(CancelledError, awscrt.exceptions.AwsCrtError):
     """A cancelled CRT transfer: both a ``CancelledError`` and CRT's own error."""
 
 
-def _is_crt_cancellation(exc: BaseException) -> bool:
+def _is_crt_cancellation(exc: BaseException) -> TypeGuard[Any]:
+    """Whether ``exc`` is CRT's cancellation error (an ``AwsCrtError``, untyped)."""
     return (
         isinstance(exc, awscrt.exceptions.AwsCrtError)
         and exc.name == 'AWS_ERROR_S3_CANCELED'
@@ -544,25 +561,27 @@ class BotocoreCRTRequestSerializer(BaseCRTRequestSerializer):
         client_kwargs['config'] = client_config
         client_kwargs['service_name'] = 's3'
 
-    def _capture_http_request(self, request, **kwargs) -> None:
+    def _capture_http_request(self, request: Any, **kwargs: Any) -> None:
         request.context['http_request'] = request
 
     def _change_response_to_serialized_http_request(
-        self, context, parsed, **kwargs
+        self, context: Any, parsed: Any, **kwargs: Any
     ) -> None:
         parsed['HTTPRequest'] = context['http_request'].prepare()
 
-    def _make_fake_http_response(self, request, **kwargs) -> Any:
+    def _make_fake_http_response(self, request: Any, **kwargs: Any) -> Any:
         # Short-circuits the send: the serializer never performs network I/O.
         return botocore.awsrequest.AWSResponse(None, 200, {}, FakeRawResponse(b''))
 
-    def _remove_checksum_context(self, params, **kwargs) -> None:
+    def _remove_checksum_context(self, params: Any, **kwargs: Any) -> None:
         # CRT computes checksums itself; botocore must add no headers/trailers.
         request_context = params.get('context', {})
         if 'checksum' in request_context:
             del request_context['checksum']
 
-    def _get_botocore_http_request(self, client_method: str, call_args) -> Any:
+    def _get_botocore_http_request(
+        self, client_method: str, call_args: CallArgs
+    ) -> Any:
         return getattr(self._client, client_method)(
             Bucket=call_args.bucket, Key=call_args.key, **call_args.extra_args
         )['HTTPRequest']
@@ -580,7 +599,7 @@ class BotocoreCRTRequestSerializer(BaseCRTRequestSerializer):
             return self._translate_crt_s3_response_error(exception)
         return None
 
-    def _translate_crt_s3_response_error(self, s3_response_error) -> Any:
+    def _translate_crt_s3_response_error(self, s3_response_error: Any) -> Any:
         status_code = s3_response_error.status_code
         if status_code < 301:
             return None
@@ -601,7 +620,7 @@ class BotocoreCRTRequestSerializer(BaseCRTRequestSerializer):
         error_class = self._client.exceptions.from_code(error_code)
         return error_class(parsed_response, operation_name=operation_name)
 
-    def _convert_to_crt_http_request(self, botocore_http_request) -> Any:
+    def _convert_to_crt_http_request(self, botocore_http_request: Any) -> Any:
         crt_request = self._crt_request_from_aws_request(botocore_http_request)
         headers = crt_request.headers
         if headers.get('host') is None:
@@ -616,7 +635,7 @@ class BotocoreCRTRequestSerializer(BaseCRTRequestSerializer):
             headers.remove('Transfer-Encoding')
         return crt_request
 
-    def _crt_request_from_aws_request(self, aws_request) -> Any:
+    def _crt_request_from_aws_request(self, aws_request: Any) -> Any:
         url_parts = urlsplit(aws_request.url)
         crt_path = url_parts.path
         if url_parts.query:
@@ -636,7 +655,7 @@ class BotocoreCRTRequestSerializer(BaseCRTRequestSerializer):
 class FakeRawResponse(BytesIO):
     """In-memory raw response body for the serializer's fake responses."""
 
-    def stream(self, amt: int = 1024, decode_content: Any = None):
+    def stream(self, amt: int = 1024, decode_content: Any = None) -> Iterator[bytes]:
         """Yield successive ``amt``-byte chunks until the buffer is exhausted."""
         while True:
             chunk = self.read(amt)
@@ -712,7 +731,12 @@ class S3ClientArgsCreator:
         self._config = config
 
     def get_make_request_args(
-        self, request_type, call_args, coordinator, future, on_done_after_calls
+        self,
+        request_type: str,
+        call_args: CallArgs,
+        coordinator: CRTTransferCoordinator,
+        future: CRTTransferFuture,
+        on_done_after_calls: list[Callable[..., Any]],
     ) -> dict[str, Any]:
         """Arguments for ``make_request`` of a ``request_type`` transfer."""
         getter = getattr(
@@ -730,17 +754,23 @@ class S3ClientArgsCreator:
         )
 
     def get_crt_callback(
-        self, future, callback_type, before_subscribers=None, after_subscribers=None
+        self,
+        future: CRTTransferFuture,
+        callback_type: str,
+        before_subscribers: list[Callable[..., Any]] | None = None,
+        after_subscribers: list[Callable[..., Any]] | None = None,
     ) -> Callable[..., None]:
         """A CRT callback running before, subscriber and after callbacks in order."""
 
-        def invoke(callback, args, kwargs):
+        def invoke(
+            callback: Callable[..., Any], args: tuple, kwargs: dict[str, Any]
+        ) -> None:
             if callback_type == 'progress':
                 callback(bytes_transferred=args[0])
             else:
                 callback(*args, **kwargs)
 
-        def invoke_all_callbacks(*args, **kwargs):
+        def invoke_all_callbacks(*args: Any, **kwargs: Any) -> None:
             callbacks = list(before_subscribers or [])
             callbacks += get_callbacks(future, callback_type)
             outer = getattr(_in_done_callbacks, 'active', False)
@@ -761,12 +791,12 @@ class S3ClientArgsCreator:
 
     def _get_make_request_args_put_object(
         self,
-        request_type,
-        call_args,
-        coordinator,
-        future,
-        on_done_before_calls,
-        on_done_after_calls,
+        request_type: str,
+        call_args: CallArgs,
+        coordinator: CRTTransferCoordinator,
+        future: CRTTransferFuture,
+        on_done_before_calls: list[Callable[..., Any]],
+        on_done_after_calls: list[Callable[..., Any]],
     ) -> dict[str, Any]:
         extra_args = call_args.extra_args
         send_filepath = None
@@ -798,12 +828,12 @@ class S3ClientArgsCreator:
 
     def _get_make_request_args_get_object(
         self,
-        request_type,
-        call_args,
-        coordinator,
-        future,
-        on_done_before_calls,
-        on_done_after_calls,
+        request_type: str,
+        call_args: CallArgs,
+        coordinator: CRTTransferCoordinator,
+        future: CRTTransferFuture,
+        on_done_before_calls: list[Callable[..., Any]],
+        on_done_after_calls: list[Callable[..., Any]],
     ) -> dict[str, Any]:
         recv_filepath = None
         on_body = None
@@ -833,12 +863,12 @@ class S3ClientArgsCreator:
 
     def _default_get_make_request_args(
         self,
-        request_type,
-        call_args,
-        coordinator,
-        future,
-        on_done_before_calls,
-        on_done_after_calls,
+        request_type: str,
+        call_args: CallArgs,
+        coordinator: CRTTransferCoordinator,
+        future: CRTTransferFuture,
+        on_done_before_calls: list[Callable[..., Any]],
+        on_done_after_calls: list[Callable[..., Any]],
     ) -> dict[str, Any]:
         make_request_args = {
             'request': self._request_serializer.serialize_http_request(
@@ -860,7 +890,7 @@ class S3ClientArgsCreator:
         return make_request_args
 
     @staticmethod
-    def _get_signing_config(call_args) -> AwsSigningConfig | None:
+    def _get_signing_config(call_args: CallArgs) -> AwsSigningConfig | None:
         """Signing for MRAP ARNs (rewrites ``call_args.bucket``) and S3 Express."""
         arn_details = _S3ArnParamHandler().handle_arn(call_args.bucket)
         if arn_details is not None and arn_details['region'] == '':
@@ -940,7 +970,7 @@ class RenameTempFileHandler:
         self._temp_filename = temp_filename
         self._osutil = osutil
 
-    def __call__(self, **kwargs) -> None:
+    def __call__(self, **kwargs: Any) -> None:
         if kwargs['error']:
             self._osutil.remove_file(self._temp_filename)
             return
@@ -960,7 +990,7 @@ class AfterDoneHandler:
         self._coordinator = coordinator
         coordinator.expect_done_callbacks()
 
-    def __call__(self, **kwargs) -> None:
+    def __call__(self, **kwargs: Any) -> None:
         self._coordinator.set_done_callbacks_complete()
 
 
@@ -970,7 +1000,7 @@ class OnBodyFileObjWriter:
     def __init__(self, fileobj: Any) -> None:
         self._fileobj = fileobj
 
-    def __call__(self, chunk: bytes, **kwargs) -> None:
+    def __call__(self, chunk: bytes, **kwargs: Any) -> None:
         # CRT delivers GET bodies in order, so the offset is not needed.
         self._fileobj.write(chunk)
 

@@ -1,12 +1,23 @@
 """Managed delete: one DeleteObject request per transfer."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from s3transfer.futures import BoundedExecutor, TransferFuture
 from s3transfer.tasks import SubmissionTask, Task
 
 
 class DeleteSubmissionTask(SubmissionTask):
     """Submits the single, final DeleteObject task of a delete transfer."""
 
-    def _submit(self, client, request_executor, transfer_future, **kwargs):
+    def _submit(
+        self,
+        client: Any,
+        request_executor: BoundedExecutor,
+        transfer_future: TransferFuture,
+        **kwargs: Any,
+    ) -> None:
         call_args = transfer_future.meta.call_args
         self._transfer_coordinator.submit(
             request_executor,
@@ -26,5 +37,7 @@ class DeleteSubmissionTask(SubmissionTask):
 class DeleteObjectTask(Task):
     """Deletes one object."""
 
-    def _main(self, client, bucket, key, extra_args):
+    def _main(
+        self, client: Any, bucket: str, key: str, extra_args: dict[str, Any]
+    ) -> None:
         client.delete_object(Bucket=bucket, Key=key, **extra_args)

@@ -128,7 +128,10 @@ def _split_parts(relative: str, separators: Iterable[str]) -> list[str]:
 class FileTransfer(Protocol):
     """One planned file transfer."""
 
-    size: int
+    @property
+    def size(self) -> int:
+        """The number of bytes to transfer."""
+        ...
 
     @property
     def source(self) -> str:

@@ -73,7 +73,7 @@ class _PositionalTempFile(DeferredOpenFile):
     def __init__(self, filename: str, open_function: Callable[..., Any]) -> None:
         super().__init__(filename, mode='wb', open_function=self._open_and_keep)
         self._opener = open_function
-        self._opened = None
+        self._opened: Any = None
         self._open_lock = threading.Lock()
         self._write_lock = threading.Lock()
 
@@ -162,9 +162,9 @@ class DownloadFilenameOutputManager(DownloadOutputManager):
         self, osutil: Any, transfer_coordinator: Any, io_executor: Any
     ) -> None:
         super().__init__(osutil, transfer_coordinator, io_executor)
-        self._final_filename = None
-        self._temp_filename = None
-        self._temp_fileobj = None
+        self._final_filename: str | None = None
+        self._temp_filename: str | None = None
+        self._temp_fileobj: _PositionalTempFile | None = None
 
     @classmethod
     def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
@@ -296,7 +296,7 @@ class DownloadSpecialFilenameOutputManager(DownloadNonSeekableOutputManager):
         defer_queue: Any = None,
     ) -> None:
         super().__init__(osutil, transfer_coordinator, io_executor, defer_queue)
-        self._fileobj = None
+        self._fileobj: Any = None
 
     @classmethod
     def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
@@ -625,7 +625,7 @@ class GetObjectFirstChunkOnDoneCallback:
         self._fileobj = fileobj
         self._progress_callbacks = progress_callbacks
         self._get_object_tag = get_object_tag
-        self._task = None
+        self._task: GetObjectTask | None = None
         self._final_task_submitted = False
         # Executors that run tasks inline call us on this same thread.
         self._creator_thread = threading.get_ident()
@@ -875,9 +875,10 @@ class ImmediatelyWriteIOGetObjectTask(GetObjectTask):
         index: int,
     ) -> None:
         if isinstance(download_output_manager, DownloadNonSeekableOutputManager):
-            chunk = self._unwritten_part(chunk, index)
-            if chunk is None:
+            unwritten = self._unwritten_part(chunk, index)
+            if unwritten is None:
                 return
+            chunk = unwritten
             index = max(index, self._streamed_until)
             self._streamed_until = index + len(chunk)
         download_output_manager.get_io_write_task(fileobj, chunk, index)()

@@ -6,7 +6,9 @@ from concurrent.futures import CancelledError
 class RetriesExceededError(Exception):
     """Every attempt of a retried operation failed; ``last_exception`` says why."""
 
-    def __init__(self, last_exception, msg='Max Retries Exceeded'):
+    def __init__(
+        self, last_exception: BaseException | None, msg: str = 'Max Retries Exceeded'
+    ) -> None:
         super().__init__(msg)
         self.last_exception = last_exception
 

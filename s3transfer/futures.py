@@ -384,6 +384,8 @@ class BoundedExecutor:
         """
         semaphore = self._semaphore
         if tag:
+            if self._tag_semaphores is None:
+                raise TypeError(f'tag {tag!r} given, but there are no tag_semaphores')
             semaphore = self._tag_semaphores[tag]
         slots = min(getattr(task, 'queue_slots', 1), self._max_size)
         if slots > 1 and not tag:
@@ -477,7 +479,8 @@ class NonThreadedExecutor(BaseExecutor):
         try:
             result = fn(*args, **kwargs)
         except Exception:
-            exception, traceback = sys.exc_info()[1:]
+            _, exception, traceback = sys.exc_info()
+            assert exception is not None
             future.set_exception_info(exception, traceback)
         else:
             future.set_result(result)

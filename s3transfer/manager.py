@@ -10,8 +10,10 @@ import logging
 import numbers
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+from s3transfer._types import CopySource, DownloadTarget, ExtraArgs, UploadSource
 from s3transfer.bandwidth import BandwidthLimiter, LeakyBucket
 from s3transfer.constants import (
     ALLOWED_DOWNLOAD_ARGS,
@@ -26,11 +28,14 @@ from s3transfer.exceptions import CancelledError, FatalError
 from s3transfer.futures import (
     IN_MEMORY_DOWNLOAD_TAG,
     IN_MEMORY_UPLOAD_TAG,
+    BaseExecutor,
     BoundedExecutor,
     TransferCoordinator,
     TransferFuture,
     TransferMeta,
 )
+from s3transfer.subscribers import BaseSubscriber
+from s3transfer.tasks import SubmissionTask
 from s3transfer.upload import UploadSubmissionTask
 from s3transfer.utils import (
     CallArgs,
@@ -69,18 +74,18 @@ class TransferConfig:
 
     def __init__(
         self,
-        multipart_threshold=8 * MB,
-        multipart_chunksize=8 * MB,
-        max_request_concurrency=10,
-        max_submission_concurrency=5,
-        max_request_queue_size=1000,
-        max_submission_queue_size=1000,
-        max_io_queue_size=1000,
-        io_chunksize=256 * KB,
-        num_download_attempts=5,
-        max_in_memory_upload_chunks=10,
-        max_in_memory_download_chunks=10,
-        max_bandwidth=None,
+        multipart_threshold: int = 8 * MB,
+        multipart_chunksize: int = 8 * MB,
+        max_request_concurrency: int = 10,
+        max_submission_concurrency: int = 5,
+        max_request_queue_size: int = 1000,
+        max_submission_queue_size: int = 1000,
+        max_io_queue_size: int = 1000,
+        io_chunksize: int = 256 * KB,
+        num_download_attempts: int = 5,
+        max_in_memory_upload_chunks: int = 10,
+        max_in_memory_download_chunks: int = 10,
+        max_bandwidth: int | None = None,
     ) -> None:
         self.multipart_threshold = multipart_threshold
         self.multipart_chunksize = multipart_chunksize
@@ -110,12 +115,12 @@ class TransferConfig:
                     f'be greater than 0.'
                 )
 
-    def get_deep_attr(self, item):
+    def get_deep_attr(self, item: str) -> Any:
         """The raw attribute, bypassing any subclass ``__getattribute__``."""
         return object.__getattribute__(self, item)
 
 
-def _check_is_number(attr: str, value) -> None:
+def _check_is_number(attr: str, value: object) -> None:
     # The original compared any value with 0 and failed with a confusing
     # "'<=' not supported" error for e.g. '8MB'; name the field instead.
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -195,7 +200,13 @@ class TransferManager:
         ),
     }
 
-    def __init__(self, client, config=None, osutil=None, executor_cls=None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        config: TransferConfig | None = None,
+        osutil: OSUtils | None = None,
+        executor_cls: type[BaseExecutor] | None = None,
+    ) -> None:
         self._client = client
         self._config = config if config is not None else TransferConfig()
         self._osutil = osutil if osutil is not None else OSUtils()
@@ -230,7 +241,7 @@ class TransferManager:
             executor_cls=executor_cls,
         )
 
-        self._bandwidth_limiter = None
+        self._bandwidth_limiter: BandwidthLimiter | None = None
         if self._config.max_bandwidth is not None:
             logger.debug('Setting max_bandwidth to %s', self._config.max_bandwidth)
             self._bandwidth_limiter = BandwidthLimiter(
@@ -240,15 +251,22 @@ class TransferManager:
         self._register_handlers()
 
     @property
-    def client(self):
+    def client(self) -> Any:
+        """The botocore S3 client the transfers use."""
         return self._client
 
     @property
-    def config(self):
+    def config(self) -> TransferConfig:
+        """The transfer settings."""
         return self._config
 
     def upload(
-        self, fileobj, bucket, key, extra_args=None, subscribers=None
+        self,
+        fileobj: UploadSource,
+        bucket: str,
+        key: str,
+        extra_args: ExtraArgs | None = None,
+        subscribers: Sequence[BaseSubscriber] | None = None,
     ) -> TransferFuture:
         """Upload a file name, seekable or readable object to ``bucket``/``key``."""
         extra_args = extra_args.copy() if extra_args else {}
@@ -264,13 +282,18 @@ class TransferManager:
             extra_args=extra_args,
             subscribers=subscribers,
         )
-        extra_main_kwargs = {}
+        extra_main_kwargs: dict[str, Any] = {}
         if self._bandwidth_limiter:
             extra_main_kwargs['bandwidth_limiter'] = self._bandwidth_limiter
         return self._submit_transfer(call_args, UploadSubmissionTask, extra_main_kwargs)
 
     def download(
-        self, bucket, key, fileobj, extra_args=None, subscribers=None
+        self,
+        bucket: str,
+        key: str,
+        fileobj: DownloadTarget,
+        extra_args: ExtraArgs | None = None,
+        subscribers: Sequence[BaseSubscriber] | None = None,
     ) -> TransferFuture:
         """Download ``bucket``/``key`` into a file name or writable object."""
         if extra_args is None:
@@ -286,7 +309,7 @@ class TransferManager:
             extra_args=extra_args,
             subscribers=subscribers,
         )
-        extra_main_kwargs = {'io_executor': self._io_executor}
+        extra_main_kwargs: dict[str, Any] = {'io_executor': self._io_executor}
         if self._bandwidth_limiter:
             extra_main_kwargs['bandwidth_limiter'] = self._bandwidth_limiter
         return self._submit_transfer(
@@ -295,12 +318,12 @@ class TransferManager:
 
     def copy(
         self,
-        copy_source,
-        bucket,
-        key,
-        extra_args=None,
-        subscribers=None,
-        source_client=None,
+        copy_source: CopySource,
+        bucket: str,
+        key: str,
+        extra_args: ExtraArgs | None = None,
+        subscribers: Sequence[BaseSubscriber] | None = None,
+        source_client: Any = None,
     ) -> TransferFuture:
         """Copy ``copy_source`` (Bucket, Key, VersionId) to ``bucket``/``key``."""
         if extra_args is None:
@@ -324,7 +347,13 @@ class TransferManager:
         )
         return self._submit_transfer(call_args, CopySubmissionTask)
 
-    def delete(self, bucket, key, extra_args=None, subscribers=None) -> TransferFuture:
+    def delete(
+        self,
+        bucket: str,
+        key: str,
+        extra_args: ExtraArgs | None = None,
+        subscribers: Sequence[BaseSubscriber] | None = None,
+    ) -> TransferFuture:
         """Delete ``bucket``/``key``."""
         if extra_args is None:
             extra_args = {}
@@ -341,7 +370,7 @@ class TransferManager:
         return self._submit_transfer(call_args, DeleteSubmissionTask)
 
     @staticmethod
-    def _warn_on_ignored_copy_args(extra_args) -> None:
+    def _warn_on_ignored_copy_args(extra_args: ExtraArgs) -> None:
         if extra_args.get('Metadata') and extra_args.get('MetadataDirective') is None:
             logger.warning(
                 "Metadata was supplied without a metadata directive. The "
@@ -357,7 +386,7 @@ class TransferManager:
                 "the supplied tagging."
             )
 
-    def _validate_if_bucket_supported(self, bucket) -> None:
+    def _validate_if_bucket_supported(self, bucket: str | None) -> None:
         # Object Lambda access points do not support the requests that
         # managed transfers make (ranged GETs, multipart uploads).
         if self.VALIDATE_SUPPORTED_BUCKET_VALUES:
@@ -368,7 +397,9 @@ class TransferManager:
                         f'resource. Use direct client calls instead.'
                     )
 
-    def _validate_all_known_args(self, actual, allowed: Iterable[str]) -> None:
+    def _validate_all_known_args(
+        self, actual: Iterable[str], allowed: Iterable[str]
+    ) -> None:
         for kwarg in actual:
             if kwarg not in allowed:
                 raise ValueError(
@@ -376,20 +407,22 @@ class TransferManager:
                     f"{', '.join(allowed)}"
                 )
 
-    def _add_operation_defaults(self, extra_args) -> None:
+    def _add_operation_defaults(self, extra_args: ExtraArgs) -> None:
         config = self._client.meta.config
         if config.request_checksum_calculation == 'when_supported':
             set_default_checksum_algorithm(extra_args)
 
     def _submit_transfer(
-        self, call_args, submission_task_cls, extra_main_kwargs=None
+        self,
+        call_args: CallArgs,
+        submission_task_cls: type[SubmissionTask],
+        extra_main_kwargs: dict[str, Any] | None = None,
     ) -> TransferFuture:
         if not extra_main_kwargs:
             extra_main_kwargs = {}
         with self._submission_lock:
             self._raise_if_shut_down()
-            transfer_future, components = self._get_future_with_components(call_args)
-            coordinator = components['coordinator']
+            transfer_future, coordinator = self._get_future_with_coordinator(call_args)
             try:
                 self._start_submission(
                     transfer_future, coordinator, submission_task_cls, extra_main_kwargs
@@ -404,7 +437,11 @@ class TransferManager:
         return transfer_future
 
     def _start_submission(
-        self, transfer_future, coordinator, submission_task_cls, extra_main_kwargs
+        self,
+        transfer_future: TransferFuture,
+        coordinator: TransferCoordinator,
+        submission_task_cls: type[SubmissionTask],
+        extra_main_kwargs: dict[str, Any],
     ) -> None:
         for callback in get_callbacks(transfer_future, 'done'):
             coordinator.add_done_callback(callback)
@@ -429,7 +466,9 @@ class TransferManager:
                 'down. Create a new TransferManager for more transfers.'
             )
 
-    def _get_future_with_components(self, call_args):
+    def _get_future_with_coordinator(
+        self, call_args: CallArgs
+    ) -> tuple[TransferFuture, TransferCoordinator]:
         transfer_id = self._id_counter
         transfer_coordinator = TransferCoordinator(transfer_id=transfer_id)
         self._coordinator_controller.add_transfer_coordinator(transfer_coordinator)
@@ -438,14 +477,13 @@ class TransferManager:
             self._coordinator_controller.remove_transfer_coordinator,
             transfer_coordinator,
         )
-        components = {
-            'meta': TransferMeta(call_args, transfer_id=transfer_id),
-            'coordinator': transfer_coordinator,
-        }
-        transfer_future = TransferFuture(**components)
-        return transfer_future, components
+        meta = TransferMeta(call_args, transfer_id=transfer_id)
+        transfer_future = TransferFuture(meta=meta, coordinator=transfer_coordinator)
+        return transfer_future, transfer_coordinator
 
-    def _get_submission_task_main_kwargs(self, transfer_future, extra_main_kwargs):
+    def _get_submission_task_main_kwargs(
+        self, transfer_future: TransferFuture, extra_main_kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
         main_kwargs = {
             'client': self._client,
             'config': self._config,
@@ -472,10 +510,15 @@ class TransferManager:
     def __enter__(self) -> TransferManager:
         return self
 
-    def __exit__(self, exc_type, exc_value, *args) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        *args: Any,
+    ) -> None:
         cancel = False
         cancel_msg = ''
-        cancel_exc_type = FatalError
+        cancel_exc_type: type[BaseException] = FatalError
         if exc_type:
             cancel = True
             cancel_msg = str(exc_value)
@@ -485,7 +528,7 @@ class TransferManager:
                 cancel_exc_type = CancelledError
         self._shutdown(cancel, cancel_msg, cancel_exc_type)
 
-    def shutdown(self, cancel=False, cancel_msg='') -> None:
+    def shutdown(self, cancel: bool = False, cancel_msg: str = '') -> None:
         """Wait for (or, with ``cancel``, cancel) every transfer, then stop threads.
 
         The original passed its arguments shifted and raised ``TypeError`` when
@@ -493,7 +536,12 @@ class TransferManager:
         """
         self._shutdown(cancel, cancel_msg)
 
-    def _shutdown(self, cancel, cancel_msg, exc_type=CancelledError) -> None:
+    def _shutdown(
+        self,
+        cancel: bool,
+        cancel_msg: str,
+        exc_type: type[BaseException] = CancelledError,
+    ) -> None:
         with self._submission_lock:
             self._is_shutdown = True
         if cancel:
@@ -521,15 +569,23 @@ class TransferCoordinatorController:
         with self._lock:
             return set(self._tracked_transfer_coordinators)
 
-    def add_transfer_coordinator(self, transfer_coordinator) -> None:
+    def add_transfer_coordinator(
+        self, transfer_coordinator: TransferCoordinator
+    ) -> None:
+        """Track an unfinished transfer."""
         with self._lock:
             self._tracked_transfer_coordinators.add(transfer_coordinator)
 
-    def remove_transfer_coordinator(self, transfer_coordinator) -> None:
+    def remove_transfer_coordinator(
+        self, transfer_coordinator: TransferCoordinator
+    ) -> None:
+        """Stop tracking a (finished) transfer."""
         with self._lock:
             self._tracked_transfer_coordinators.remove(transfer_coordinator)
 
-    def cancel(self, msg='', exc_type=CancelledError) -> None:
+    def cancel(
+        self, msg: str = '', exc_type: type[BaseException] = CancelledError
+    ) -> None:
         """Cancel every tracked transfer with ``exc_type(msg)``."""
         for transfer_coordinator in self.tracked_transfer_coordinators:
             transfer_coordinator.cancel(msg, exc_type)

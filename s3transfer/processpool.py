@@ -151,11 +151,11 @@ class ProcessPoolDownloader:
         if client_kwargs is None:
             client_kwargs = {}
         self._client_factory = ClientFactory(client_kwargs)
-        self._transfer_config = config
-        if config is None:
-            self._transfer_config = ProcessTransferConfig()
-        self._download_request_queue = multiprocessing.Queue(1000)
-        self._worker_queue = multiprocessing.Queue(1000)
+        self._transfer_config = ProcessTransferConfig() if config is None else config
+        self._download_request_queue: multiprocessing.Queue[Any] = (
+            multiprocessing.Queue(1000)
+        )
+        self._worker_queue: multiprocessing.Queue[Any] = multiprocessing.Queue(1000)
         self._osutil = OSUtils()
         self._started = False
         self._start_lock = threading.Lock()
@@ -275,7 +275,8 @@ class ProcessPoolDownloader:
     def _shutdown_submitter(self) -> None:
         logger.debug('Shutting down the GetObjectSubmitter.')
         self._download_request_queue.put(SHUTDOWN_SIGNAL)
-        self._submitter.join()
+        if self._submitter is not None:
+            self._submitter.join()
 
     def _shutdown_get_object_workers(self) -> None:
         logger.debug('Shutting down the GetObjectWorkers.')
@@ -351,9 +352,7 @@ class ClientFactory:
     """Creates S3 clients (inside child processes) tagged with the processpool agent."""
 
     def __init__(self, client_kwargs: dict | None = None) -> None:
-        self._client_kwargs = client_kwargs
-        if self._client_kwargs is None:
-            self._client_kwargs = {}
+        self._client_kwargs: dict = {} if client_kwargs is None else client_kwargs
         client_config = copy.deepcopy(self._client_kwargs.get('config', Config()))
         if not client_config.user_agent_extra:
             client_config.user_agent_extra = PROCESS_USER_AGENT

@@ -55,7 +55,7 @@ if ClientContext is not None:
                 return vars(self) == vars(other)
             return NotImplemented
 
-        __hash__ = None  # mutable, like ClientContext
+        __hash__ = None  # type: ignore[assignment]  # mutable, like ClientContext
 
 
 def _cheap_copy_context(ctx: Any) -> Any:
@@ -139,7 +139,7 @@ class Task:
         logger.debug('Exception raised.', exc_info=True)
         self._transfer_coordinator.set_exception(exception)
 
-    def _main(self, **kwargs: Any) -> Any:
+    def _main(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError('_main() must be implemented')
 
     def _wait_on_dependent_futures(self) -> None:
@@ -200,7 +200,7 @@ class SubmissionTask(Task):
             self._wait_for_all_submitted_futures_to_complete()
             self._transfer_coordinator.announce_done()
 
-    def _submit(self, transfer_future: Any, **kwargs: Any) -> None:
+    def _submit(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError('_submit() must be implemented')
 
     def _wait_for_all_submitted_futures_to_complete(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import mmap
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from io import BytesIO
 from typing import Any
 
@@ -286,7 +286,7 @@ class UploadInputManager:
 
     def yield_upload_part_bodies(
         self, transfer_future: Any, chunksize: int
-    ) -> Iterator[tuple[int, ReadFileChunk]]:
+    ) -> Generator[tuple[int, ReadFileChunk], None, None]:
         """Yield ``(part_number, body)`` for every part, numbered from 1."""
         raise NotImplementedError('must implement yield_upload_part_bodies()')
 
@@ -374,7 +374,7 @@ class UploadFilenameInputManager(UploadInputManager):
 
     def yield_upload_part_bodies(
         self, transfer_future: Any, chunksize: int
-    ) -> Iterator[tuple[int, ReadFileChunk]]:
+    ) -> Generator[tuple[int, ReadFileChunk], None, None]:
         full_file_size = transfer_future.meta.size
         num_parts = self._get_num_parts(transfer_future, chunksize)
         for part_number in range(1, num_parts + 1):
@@ -447,7 +447,7 @@ class UploadSeekableInputManager(UploadFilenameInputManager):
 
     def yield_upload_part_bodies(
         self, transfer_future: Any, chunksize: int
-    ) -> Iterator[tuple[int, ReadFileChunk]]:
+    ) -> Generator[tuple[int, ReadFileChunk], None, None]:
         try:
             yield from super().yield_upload_part_bodies(transfer_future, chunksize)
         finally:
@@ -497,7 +497,7 @@ class UploadNonSeekableInputManager(UploadInputManager):
 
     def yield_upload_part_bodies(
         self, transfer_future: Any, chunksize: int
-    ) -> Iterator[tuple[int, ReadFileChunk]]:
+    ) -> Generator[tuple[int, ReadFileChunk], None, None]:
         file_object = transfer_future.meta.call_args.fileobj
         part_number = 0
         try:

@@ -15,7 +15,7 @@ import string
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from botocore.exceptions import (
     IncompleteReadError,
@@ -33,7 +33,7 @@ try:
     from botocore.utils import create_nested_client as create_client
 except ImportError:  # botocore releases older than the nested-client helper
 
-    def create_client(session, *args, **kwargs):
+    def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
         """Create a client directly from ``session``."""
         return session.create_client(*args, **kwargs)
 
@@ -155,6 +155,12 @@ class CallArgs:
     def __init__(self, **kwargs: Any) -> None:
         for arg, value in kwargs.items():
             setattr(self, arg, value)
+
+    if TYPE_CHECKING:
+        # Attributes are whatever the call passed (bucket, key, fileobj, ...).
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
 
 class FunctionContainer:
@@ -313,7 +319,7 @@ class DeferredOpenFile:
         open_function: Callable[..., Any] = open,
     ) -> None:
         self._filename = filename
-        self._fileobj = None
+        self._fileobj: Any = None
         self._start_byte = start_byte
         self._mode = mode
         self._open_function = open_function
