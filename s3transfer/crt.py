@@ -210,15 +210,14 @@ class CRTTransferManager:
         """Download ``bucket``/``key`` into a filename or writable object."""
         if extra_args is None:
             extra_args = {}
-        if subscribers is None:
-            subscribers = []
         self._validate(extra_args, self.ALLOWED_DOWNLOAD_ARGS, bucket)
         callargs = CallArgs(
             bucket=bucket,
             key=key,
             fileobj=fileobj,
             extra_args=extra_args,
-            subscribers=subscribers,
+            # An empty dict, as the original (spec crt.md): no subscribers.
+            subscribers={} if subscribers is None else subscribers,
         )
         return self._submit_transfer('get_object', callargs)
 
@@ -233,8 +232,6 @@ class CRTTransferManager:
         """Upload a filename or readable object to ``bucket``/``key``."""
         # Copied: building the request adds keys, the caller's dict stays as is.
         extra_args = dict(extra_args) if extra_args else {}
-        if subscribers is None:
-            subscribers = []
         self._validate(extra_args, self.ALLOWED_UPLOAD_ARGS, bucket)
         self._validate_checksum_algorithm_supported(extra_args)
         callargs = CallArgs(
@@ -242,7 +239,8 @@ class CRTTransferManager:
             key=key,
             fileobj=fileobj,
             extra_args=extra_args,
-            subscribers=subscribers,
+            # An empty dict, as the original (spec crt.md): no subscribers.
+            subscribers={} if subscribers is None else subscribers,
         )
         return self._submit_transfer('put_object', callargs)
 
@@ -256,14 +254,13 @@ class CRTTransferManager:
         """Delete ``bucket``/``key``."""
         if extra_args is None:
             extra_args = {}
-        if subscribers is None:
-            subscribers = []
         self._validate(extra_args, self.ALLOWED_DELETE_ARGS, bucket)
         callargs = CallArgs(
             bucket=bucket,
             key=key,
             extra_args=extra_args,
-            subscribers=subscribers,
+            # An empty dict, as the original (spec crt.md): no subscribers.
+            subscribers={} if subscribers is None else subscribers,
         )
         return self._submit_transfer('delete_object', callargs)
 

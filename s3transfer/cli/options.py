@@ -57,7 +57,9 @@ def add_filter_options(parser: Any) -> None:
 class FilterAction(argparse.Action):
     """Appends ``(kind, pattern)`` so --include/--exclude keep their order."""
 
-    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None):
+    def __call__(
+        self, parser: Any, namespace: Any, values: Any, option: Any = None
+    ) -> None:
         kind = INCLUDE if option == '--include' else EXCLUDE
         setattr(namespace, self.dest, [*getattr(namespace, self.dest), (kind, values)])
 
