@@ -76,18 +76,29 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from botocore.compat import six  # noqa: F401  (re-exported, unused)
-from botocore.exceptions import IncompleteReadError, ResponseStreamingError
-from botocore.vendored.requests.packages.urllib3.exceptions import ReadTimeoutError
+from botocore.exceptions import (  # noqa: F401  (re-exported, spec legacy.md)
+    IncompleteReadError,
+    ResponseStreamingError,
+)
+from botocore.vendored.requests.packages.urllib3.exceptions import (  # noqa: F401
+    ReadTimeoutError,
+)
 
 __author__ = 'Amazon Web Services'
 __version__ = '0.19.3'
 
 # Package imports come after __version__: s3transfer.constants reads it on import.
 import s3transfer.compat  # noqa: E402
-from s3transfer.exceptions import (  # noqa: E402
+from s3transfer.exceptions import (  # noqa: E402, F401
     RetriesExceededError,
     S3UploadFailedError,
 )
+from s3transfer.retries import (  # noqa: E402
+    LEGACY_RETRYABLE_DOWNLOAD_ERRORS,
+    call_with_retries,
+    download_retry_policy,
+)
+from s3transfer.validation import validate_extra_args  # noqa: E402
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -96,13 +107,6 @@ MB = 1024 * 1024
 SHUTDOWN_SENTINEL = object()
 
 _T = TypeVar('_T')
-_RETRYABLE_DOWNLOAD_ERRORS = (
-    TimeoutError,
-    OSError,
-    ReadTimeoutError,
-    IncompleteReadError,
-    ResponseStreamingError,
-)
 _UPLOAD_CALLBACK_OPERATIONS = ('PutObject', 'UploadPart')
 _SINGLE_GET_READ_SIZE = 8 * 1024
 _RANGED_GET_READ_SIZE = 16 * 1024
@@ -301,21 +305,9 @@ class TransferConfig:
 
 
 def _retry_download(max_attempts: int, attempt: Callable[[], _T]) -> _T:
-    """Run ``attempt`` until it succeeds, retrying retryable download errors."""
-    last_exception = None
-    for attempt_number in range(1, max_attempts + 1):
-        try:
-            return attempt()
-        except _RETRYABLE_DOWNLOAD_ERRORS as e:
-            logger.debug(
-                'Retrying exception caught (%s), retrying request, (attempt %s / %s)',
-                e,
-                attempt_number,
-                max_attempts,
-                exc_info=True,
-            )
-            last_exception = e
-    raise RetriesExceededError(last_exception)
+    """Run ``attempt`` with the legacy API's (wider) retryable download errors."""
+    policy = download_retry_policy(max_attempts, LEGACY_RETRYABLE_DOWNLOAD_ERRORS)
+    return call_with_retries(policy, attempt)
 
 
 def _iter_reads(stream: StreamReaderProgress, read_size: int) -> Iterator[bytes]:
@@ -766,12 +758,7 @@ class S3Transfer:
     def _validate_all_known_args(
         self, actual: dict[str, Any], allowed: list[str]
     ) -> None:
-        for kwarg in actual:
-            if kwarg not in allowed:
-                raise ValueError(
-                    f"Invalid extra_args key '{kwarg}', "
-                    f"must be one of: {', '.join(allowed)}"
-                )
+        validate_extra_args(actual, allowed)
 
     def _ranged_download(
         self,

@@ -53,6 +53,7 @@ from s3transfer.utils import (
     get_callbacks,
     is_s3express_bucket,
 )
+from s3transfer.validation import validate_bucket_supported, validate_extra_args
 from s3transfer.waiting import wait_for_event, wait_for_future
 
 logger = logging.getLogger(__name__)
@@ -161,15 +162,6 @@ class CRTTransferManager:
 
     _UNSUPPORTED_BUCKET_PATTERNS = TransferManager._UNSUPPORTED_BUCKET_PATTERNS
 
-    # Same checks and messages as the classic manager (they only read the
-    # class attributes above).
-    _validate_all_known_args: Callable[..., None] = (
-        TransferManager._validate_all_known_args
-    )
-    _validate_if_bucket_supported: Callable[..., None] = (
-        TransferManager._validate_if_bucket_supported
-    )
-
     def __init__(
         self,
         crt_s3_client: Any,
@@ -271,8 +263,9 @@ class CRTTransferManager:
     def _validate(
         self, extra_args: dict[str, Any], allowed_args: list[str], bucket: str
     ) -> None:
-        self._validate_all_known_args(extra_args, allowed_args)
-        self._validate_if_bucket_supported(bucket)
+        validate_extra_args(extra_args, allowed_args)
+        if self.VALIDATE_SUPPORTED_BUCKET_VALUES:
+            validate_bucket_supported(bucket, self._UNSUPPORTED_BUCKET_PATTERNS)
 
     @staticmethod
     def _validate_checksum_algorithm_supported(extra_args: dict[str, Any]) -> None:

@@ -20,15 +20,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from s3transfer.compat import seekable
-from s3transfer.exceptions import (
-    RetriesExceededError,
-    S3DownloadFailedError,
-    S3ValidationError,
-)
+from s3transfer.exceptions import S3DownloadFailedError, S3ValidationError
 from s3transfer.futures import IN_MEMORY_DOWNLOAD_TAG
+from s3transfer.retries import call_with_retries, download_retry_policy
 from s3transfer.tasks import SubmissionTask, Task
 from s3transfer.utils import (
-    S3_RETRYABLE_DOWNLOAD_ERRORS,
     CountCallbackInvoker,
     DeferredOpenFile,
     FunctionContainer,
@@ -728,8 +724,8 @@ class GetObjectTask(Task):
         start_index: int = 0,
         bandwidth_limiter: Any = None,
     ) -> None:
-        last_exception = None
-        for attempt in range(1, max_attempts + 1):
+
+        def attempt() -> None:
             self._current_index = start_index
             try:
                 self._download_once(
@@ -743,23 +739,16 @@ class GetObjectTask(Task):
                     io_chunksize,
                     bandwidth_limiter,
                 )
-                return None
             except ClientError as e:
                 self._handle_client_error(e, bucket, key)
-                return None
-            except S3_RETRYABLE_DOWNLOAD_ERRORS as e:
-                logger.debug(
-                    'Retrying exception caught (%s), retrying request, (attempt %s '
-                    '/ %s)',
-                    e,
-                    attempt,
-                    max_attempts,
-                    exc_info=True,
-                )
-                last_exception = e
-                # Take back the progress this failed attempt reported.
-                invoke_progress_callbacks(callbacks, start_index - self._current_index)
-        raise RetriesExceededError(last_exception)
+
+        def take_back_progress(error: BaseException) -> None:
+            # Take back the progress this failed attempt reported.
+            invoke_progress_callbacks(callbacks, start_index - self._current_index)
+
+        call_with_retries(
+            download_retry_policy(max_attempts), attempt, on_retry=take_back_progress
+        )
 
     def _download_once(
         self,

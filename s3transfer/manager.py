@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import numbers
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -46,6 +45,11 @@ from s3transfer.utils import (
     set_default_checksum_algorithm,
     signal_not_transferring,
     signal_transferring,
+)
+from s3transfer.validation import (
+    UNSUPPORTED_BUCKET_PATTERNS,
+    validate_bucket_supported,
+    validate_extra_args,
 )
 
 logger = logging.getLogger(__name__)
@@ -193,12 +197,7 @@ class TransferManager:
 
     VALIDATE_SUPPORTED_BUCKET_VALUES = True
 
-    _UNSUPPORTED_BUCKET_PATTERNS = {
-        'S3 Object Lambda': re.compile(
-            r'^arn:(aws).*:s3-object-lambda:[a-z\-0-9]+:[0-9]{12}:'
-            r'accesspoint[/:][a-zA-Z0-9\-]{1,63}'
-        ),
-    }
+    _UNSUPPORTED_BUCKET_PATTERNS = UNSUPPORTED_BUCKET_PATTERNS
 
     def __init__(
         self,
@@ -387,25 +386,13 @@ class TransferManager:
             )
 
     def _validate_if_bucket_supported(self, bucket: str | None) -> None:
-        # Object Lambda access points do not support the requests that
-        # managed transfers make (ranged GETs, multipart uploads).
         if self.VALIDATE_SUPPORTED_BUCKET_VALUES:
-            for resource, pattern in self._UNSUPPORTED_BUCKET_PATTERNS.items():
-                if pattern.match(bucket or ''):
-                    raise ValueError(
-                        f'TransferManager methods do not support {resource} '
-                        f'resource. Use direct client calls instead.'
-                    )
+            validate_bucket_supported(bucket, self._UNSUPPORTED_BUCKET_PATTERNS)
 
     def _validate_all_known_args(
-        self, actual: Iterable[str], allowed: Iterable[str]
+        self, actual: Iterable[str], allowed: Sequence[str]
     ) -> None:
-        for kwarg in actual:
-            if kwarg not in allowed:
-                raise ValueError(
-                    f"Invalid extra_args key '{kwarg}', must be one of: "
-                    f"{', '.join(allowed)}"
-                )
+        validate_extra_args(actual, allowed)
 
     def _add_operation_defaults(self, extra_args: ExtraArgs) -> None:
         config = self._client.meta.config

@@ -41,16 +41,17 @@ from botocore.config import Config
 
 from s3transfer.compat import BaseManager
 from s3transfer.constants import ALLOWED_DOWNLOAD_ARGS, MB, PROCESS_USER_AGENT
-from s3transfer.exceptions import CancelledError, RetriesExceededError
+from s3transfer.exceptions import CancelledError
 from s3transfer.futures import BaseTransferFuture, BaseTransferMeta
+from s3transfer.retries import call_with_retries, download_retry_policy
 from s3transfer.utils import (
-    S3_RETRYABLE_DOWNLOAD_ERRORS,
     CallArgs,
     OSUtils,
     calculate_num_parts,
     calculate_range_parameter,
     create_nested_client,
 )
+from s3transfer.validation import validate_extra_args
 from s3transfer.waiting import wait_for_event
 
 logger = logging.getLogger(__name__)
@@ -221,12 +222,7 @@ class ProcessPoolDownloader:
         self.shutdown()
 
     def _validate_all_known_args(self, provided: dict) -> None:
-        for kwarg in provided:
-            if kwarg not in ALLOWED_DOWNLOAD_ARGS:
-                allowed = ', '.join(ALLOWED_DOWNLOAD_ARGS)
-                raise ValueError(
-                    f"Invalid extra_args key '{kwarg}', must be one of: {allowed}"
-                )
+        validate_extra_args(provided, ALLOWED_DOWNLOAD_ARGS)
 
     def _start_if_needed(self) -> None:
         with self._start_lock:
@@ -666,21 +662,12 @@ class GetObjectWorker(BaseS3TransferProcess):
     def _do_get_object(
         self, bucket: str, key: str, temp_filename: str, extra_args: dict, offset: int
     ) -> None:
-        last_exception = None
-        for attempt in range(1, self._MAX_ATTEMPTS + 1):
-            try:
-                response = self._client.get_object(Bucket=bucket, Key=key, **extra_args)
-                self._write_to_file(temp_filename, offset, response['Body'])
-                return
-            except S3_RETRYABLE_DOWNLOAD_ERRORS as e:
-                logger.debug(
-                    'Retrying GetObject (attempt %s) after: %r',
-                    attempt,
-                    e,
-                    exc_info=True,
-                )
-                last_exception = e
-        raise RetriesExceededError(last_exception)
+
+        def attempt() -> None:
+            response = self._client.get_object(Bucket=bucket, Key=key, **extra_args)
+            self._write_to_file(temp_filename, offset, response['Body'])
+
+        call_with_retries(download_retry_policy(self._MAX_ATTEMPTS), attempt)
 
     def _write_to_file(self, filename: str, offset: int, body: Any) -> None:
         with open(filename, 'rb+') as f:

@@ -9,7 +9,6 @@ import logging
 import math
 import os
 import random
-import socket
 import stat
 import string
 import threading
@@ -17,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
-from botocore.exceptions import (
+from botocore.exceptions import (  # noqa: F401  (module attributes, spec utils.md)
     IncompleteReadError,
     ReadTimeoutError,
     ResponseStreamingError,
@@ -26,8 +25,11 @@ from botocore.httpchecksum import DEFAULT_CHECKSUM_ALGORITHM, AwsChunkedWrapper
 from botocore.utils import is_s3express_bucket  # re-exported: crt imports it from here
 
 from s3transfer import _awschunked
-from s3transfer.compat import SOCKET_ERROR, fallocate, rename_file
+from s3transfer.compat import SOCKET_ERROR, fallocate, rename_file  # noqa: F401
 from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS
+
+# Defined with the other retry rules; a module attribute here as the spec says.
+from s3transfer.retries import S3_RETRYABLE_DOWNLOAD_ERRORS  # noqa: F401
 
 try:
     from botocore.utils import create_nested_client as create_client
@@ -43,13 +45,6 @@ MAX_PARTS = 10000
 MAX_SINGLE_UPLOAD_SIZE = 5 * (1024**3)
 # The minimum size of every upload part except the last: 5 MiB.
 MIN_UPLOAD_CHUNKSIZE = 5 * (1024**2)
-S3_RETRYABLE_DOWNLOAD_ERRORS = (
-    socket.timeout,
-    SOCKET_ERROR,
-    ReadTimeoutError,
-    IncompleteReadError,
-    ResponseStreamingError,
-)
 
 logger = logging.getLogger(__name__)
 
