@@ -200,7 +200,7 @@ def combine_all(algorithm: CrcAlgorithm, pieces: Iterable[tuple[int, int]]) -> i
 # --- what S3 says about an object --------------------------------------------
 
 _COMPOSITE_SUFFIX = re.compile(r'-(\d+)$')
-_MULTIPART_ETAG = re.compile(r'-(\d+)"?$')
+_MULTIPART_ETAG = re.compile(r'^"?[0-9a-fA-F]+-(\d+)"?$')
 
 
 @dataclass(frozen=True)
@@ -317,6 +317,8 @@ class DownloadVerifier:
         self._pieces: dict[int, dict[int, tuple[int, int]]] = {
             index: {} for index in range(len(segments))
         }
+        # Told the result once verify() succeeds (e.g. TransferMeta's recorder).
+        self.on_verified: Callable[[VerificationResult], None] | None = None
 
     @classmethod
     def for_full_object(
@@ -407,6 +409,8 @@ class DownloadVerifier:
             self._key,
             self.algorithm.name,
         )
+        if self.on_verified is not None:
+            self.on_verified(self._result)
         return self._result
 
     def _segment_crc(
@@ -507,3 +511,133 @@ def _check_parts(
             f'The part checksums of "{key}" in bucket "{bucket}" do not add up to '
             f'its composite {algorithm.name} {checksum.value}.'
         )
+
+
+# --- asking S3 (the download's submission calls these) ------------------------
+
+# Parameters of a download's extra_args that also address GetObjectAttributes and
+# HeadObject (SSE-C, requester pays, owner, version).
+_LOOKUP_ARGS = (
+    'VersionId',
+    'SSECustomerAlgorithm',
+    'SSECustomerKey',
+    'SSECustomerKeyMD5',
+    'RequestPayer',
+    'ExpectedBucketOwner',
+)
+_ATTRIBUTES_PAGE = 1000
+
+
+def build_download_verifier(
+    client: Any,
+    bucket: str,
+    key: str,
+    extra_args: Mapping[str, Any],
+    head_response: Mapping[str, Any],
+) -> DownloadVerifier | VerificationResult:
+    """A verifier for the object a HEAD (``ChecksumMode=ENABLED``) described.
+
+    Returns an unverified :class:`VerificationResult` instead when S3 stores no CRC
+    checksum for it. Composite objects cost one GetObjectAttributes per 1,000 parts
+    (or, where that is refused or unsupported, one ``PartNumber`` HEAD per part).
+    """
+    size = head_response['ContentLength']
+    checksum = object_checksum_from_head(head_response)
+    if checksum is None:
+        others = sorted(
+            name
+            for name in head_response
+            if name.startswith('Checksum') and name != 'ChecksumType'
+        )
+        found = ', '.join(others) if others else 'no checksum'
+        return unverified(
+            f'S3 stores no CRC checksum for this object ({found}); nothing could '
+            f'be verified'
+        )
+    try:
+        crc_function(checksum.algorithm.name)
+    except UnsupportedChecksumError as error:
+        return unverified(f'{error}; nothing could be verified')
+    if not checksum.composite:
+        return DownloadVerifier.for_full_object(bucket, key, checksum, size)
+    lookup_args = {
+        name: extra_args[name] for name in _LOOKUP_ARGS if name in extra_args
+    }
+    parts = _parts_from_attributes(client, bucket, key, lookup_args, checksum)
+    if parts is None:
+        parts = _parts_from_heads(client, bucket, key, lookup_args, checksum)
+    return DownloadVerifier.for_parts(bucket, key, checksum, size, parts)
+
+
+def _parts_from_attributes(
+    client: Any,
+    bucket: str,
+    key: str,
+    lookup_args: dict[str, Any],
+    checksum: ObjectChecksum,
+) -> list[ObjectPart] | None:
+    """Every part's size and CRC from GetObjectAttributes; ``None`` if unavailable."""
+    from botocore.exceptions import ClientError
+
+    parts: list[ObjectPart] = []
+    marker = 0
+    member = checksum.algorithm.response_member
+    for _ in range(10_000 // _ATTRIBUTES_PAGE + 1):  # at most 10,000 parts
+        try:
+            response = client.get_object_attributes(
+                Bucket=bucket,
+                Key=key,
+                ObjectAttributes=['ObjectParts'],
+                MaxParts=_ATTRIBUTES_PAGE,
+                PartNumberMarker=marker,
+                **lookup_args,
+            )
+        except ClientError as error:
+            logger.debug('GetObjectAttributes refused (%s); using part HEADs', error)
+            return None
+        page = response.get('ObjectParts') or {}
+        for part in page.get('Parts') or []:
+            if not part.get(member):
+                return None
+            offset = parts[-1].offset + parts[-1].size if parts else 0
+            parts.append(
+                ObjectPart(part['PartNumber'], offset, part['Size'], part[member])
+            )
+        if not page.get('IsTruncated'):
+            break
+        marker = page['NextPartNumberMarker']
+    return parts or None
+
+
+def _parts_from_heads(
+    client: Any,
+    bucket: str,
+    key: str,
+    lookup_args: dict[str, Any],
+    checksum: ObjectChecksum,
+) -> list[ObjectPart]:
+    """Every part's size and CRC from one ``HeadObject(PartNumber=n)`` per part."""
+    parts: list[ObjectPart] = []
+    count = checksum.parts_count
+    number, offset = 1, 0
+    member = checksum.algorithm.response_member
+    while count is None or number <= count:
+        response = client.head_object(
+            Bucket=bucket,
+            Key=key,
+            PartNumber=number,
+            ChecksumMode='ENABLED',
+            **lookup_args,
+        )
+        if count is None:
+            count = min(int(response.get('PartsCount') or 1), 10_000)
+        value = response.get(member)
+        if not value:
+            raise S3DownloadFailedError(
+                f'S3 reports no {checksum.algorithm.name} for part {number} of '
+                f'"{key}" in bucket "{bucket}"; cannot verify its composite checksum.'
+            )
+        size = response['ContentLength']
+        parts.append(ObjectPart(number, offset, size, value))
+        number, offset = number + 1, offset + size
+    return parts

@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from s3transfer.checksums import DownloadVerifier, build_download_verifier
 from s3transfer.compat import seekable
 from s3transfer.exceptions import S3DownloadFailedError, S3ValidationError
 from s3transfer.futures import IN_MEMORY_DOWNLOAD_TAG
@@ -111,6 +112,15 @@ class DownloadOutputManager:
         self._osutil = osutil
         self._transfer_coordinator = transfer_coordinator
         self._io_executor = io_executor
+        # Set when the download is verified (docs/integrity.md): GET tasks feed it
+        # their bytes, the final io task checks it before finishing.
+        self.verifier: DownloadVerifier | None = None
+
+    def _final_task_kwargs(self, **main_kwargs: Any) -> dict[str, Any]:
+        """Main kwargs of the final io task, with the verifier when there is one."""
+        if self.verifier is not None:
+            main_kwargs['verifier'] = self.verifier
+        return main_kwargs
 
     @classmethod
     def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
@@ -192,11 +202,11 @@ class DownloadFilenameOutputManager(DownloadOutputManager):
         """Close the temp file and rename it to the destination."""
         return IORenameFileTask(
             transfer_coordinator=self._transfer_coordinator,
-            main_kwargs={
-                'fileobj': self._temp_fileobj,
-                'final_filename': self._final_filename,
-                'osutil': self._osutil,
-            },
+            main_kwargs=self._final_task_kwargs(
+                fileobj=self._temp_fileobj,
+                final_filename=self._final_filename,
+                osutil=self._osutil,
+            ),
             is_final=True,
         )
 
@@ -215,7 +225,10 @@ class DownloadSeekableOutputManager(DownloadOutputManager):
 
     def get_final_io_task(self) -> Task:
         """Nothing to finish; only announces done."""
-        return CompleteDownloadNOOPTask(transfer_coordinator=self._transfer_coordinator)
+        return CompleteDownloadNOOPTask(
+            transfer_coordinator=self._transfer_coordinator,
+            main_kwargs=self._final_task_kwargs(),
+        )
 
 
 class DownloadNonSeekableOutputManager(DownloadOutputManager):
@@ -247,7 +260,10 @@ class DownloadNonSeekableOutputManager(DownloadOutputManager):
 
     def get_final_io_task(self) -> Task:
         """Nothing to finish; only announces done."""
-        return CompleteDownloadNOOPTask(transfer_coordinator=self._transfer_coordinator)
+        return CompleteDownloadNOOPTask(
+            transfer_coordinator=self._transfer_coordinator,
+            main_kwargs=self._final_task_kwargs(),
+        )
 
     def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
         """Queue the writes the DeferQueue releases, in offset order.
@@ -312,7 +328,7 @@ class DownloadSpecialFilenameOutputManager(DownloadNonSeekableOutputManager):
         return IOCloseTask(
             transfer_coordinator=self._transfer_coordinator,
             is_final=True,
-            main_kwargs={'fileobj': self._fileobj},
+            main_kwargs=self._final_task_kwargs(fileobj=self._fileobj),
         )
 
 
@@ -364,11 +380,15 @@ class DownloadSubmissionTask(SubmissionTask):
             transfer_future,
             bandwidth_limiter,
         )
+        verify = getattr(config, 'verify_download_checksums', False)
         validation = getattr(client.meta.config, 'response_checksum_validation', None)
-        if validation == 'when_required':
+        if validation == 'when_required' and not verify:
             self._submit_first_chunk_request(*args)
             return
-        self._discover_size_and_etag(client, transfer_future)
+        if verify:
+            self._prepare_verification(client, transfer_future, download_output_manager)
+        else:
+            self._discover_size_and_etag(client, transfer_future)
         if transfer_future.meta.size < config.multipart_threshold:
             self._submit_download_request(*args)
         else:
@@ -384,6 +404,38 @@ class DownloadSubmissionTask(SubmissionTask):
         )
         meta.provide_transfer_size(response['ContentLength'])
         meta.provide_object_etag(response.get('ETag'))
+
+    def _prepare_verification(
+        self,
+        client: Any,
+        transfer_future: Any,
+        download_output_manager: DownloadOutputManager,
+    ) -> None:
+        """HEAD with ``ChecksumMode=ENABLED``; give the output manager a verifier."""
+        meta = transfer_future.meta
+        call_args = meta.call_args
+        head_args = {**call_args.extra_args, 'ChecksumMode': 'ENABLED'}
+        response = client.head_object(
+            Bucket=call_args.bucket, Key=call_args.key, **head_args
+        )
+        if meta.size is None:
+            meta.provide_transfer_size(response['ContentLength'])
+        if meta.etag is None:
+            meta.provide_object_etag(response.get('ETag'))
+        found = build_download_verifier(
+            client, call_args.bucket, call_args.key, call_args.extra_args, response
+        )
+        if isinstance(found, DownloadVerifier):
+            found.on_verified = meta.provide_checksum_verification
+            download_output_manager.verifier = found
+            return
+        meta.provide_checksum_verification(found)
+        logger.warning(
+            'Not verified: s3://%s/%s: %s',
+            call_args.bucket,
+            call_args.key,
+            found.reason,
+        )
 
     def _submit_download_request(
         self,
@@ -770,14 +822,20 @@ class GetObjectTask(Task):
             body = bandwidth_limiter.get_bandwith_limited_stream(
                 body, self._transfer_coordinator
             )
+        verifier = getattr(download_output_manager, "verifier", None)
+        range_crc = verifier.range_crc(self._current_index) if verifier else None
         for chunk in DownloadChunkIterator(body, io_chunksize):
             if self._transfer_coordinator.done():
                 response['Body'].close()
                 return
+            if range_crc is not None:
+                range_crc.update(chunk)
             self._handle_io(
                 download_output_manager, fileobj, chunk, self._current_index
             )
             self._current_index += len(chunk)
+        if range_crc is not None:
+            range_crc.commit()
 
     def _handle_client_error(self, error: ClientError, bucket: str, key: str) -> None:
         code = error.response.get('Error', {}).get('Code')
@@ -912,16 +970,26 @@ class _IOTaskBatch(Task):
 class IORenameFileTask(Task):
     """Close the temp file and rename it into place (replacing any old file)."""
 
-    def _main(self, fileobj: Any, final_filename: str, osutil: Any) -> None:
+    def _main(
+        self,
+        fileobj: Any,
+        final_filename: str,
+        osutil: Any,
+        verifier: DownloadVerifier | None = None,
+    ) -> None:
         fileobj.close()
+        if verifier is not None:
+            verifier.verify()  # on mismatch the failure cleanups remove the temp file
         osutil.rename_file(fileobj.name, final_filename)
 
 
 class IOCloseTask(Task):
     """Close the file."""
 
-    def _main(self, fileobj: Any) -> None:
+    def _main(self, fileobj: Any, verifier: DownloadVerifier | None = None) -> None:
         fileobj.close()
+        if verifier is not None:
+            verifier.verify()
 
 
 class CompleteDownloadNOOPTask(Task):
@@ -943,8 +1011,9 @@ class CompleteDownloadNOOPTask(Task):
             is_final=is_final,
         )
 
-    def _main(self) -> None:
-        pass
+    def _main(self, verifier: DownloadVerifier | None = None) -> None:
+        if verifier is not None:
+            verifier.verify()
 
 
 class DownloadChunkIterator:

@@ -100,6 +100,7 @@ class TransferMeta(BaseTransferMeta):
         self._size: int | None = None
         self._user_context: dict = {}
         self._etag: str | None = None
+        self._checksum_verification: Any = None
 
     @property
     def call_args(self) -> Any:
@@ -133,6 +134,15 @@ class TransferMeta(BaseTransferMeta):
     def provide_object_etag(self, etag: str) -> None:
         """Record the ETag ranged requests must match."""
         self._etag = etag
+
+    @property
+    def checksum_verification(self) -> Any:
+        """A download's ``checksums.VerificationResult`` (``None``: not asked for)."""
+        return self._checksum_verification
+
+    def provide_checksum_verification(self, result: Any) -> None:
+        """Record what verifying the download established (or that it could not)."""
+        self._checksum_verification = result
 
 
 class TransferFuture(BaseTransferFuture):

@@ -90,6 +90,9 @@ class TransferConfig:
         max_in_memory_upload_chunks: int = 10,
         max_in_memory_download_chunks: int = 10,
         max_bandwidth: int | None = None,
+        verify_download_checksums: bool = False,
+        full_object_checksum: bool | str = False,
+        grow_stream_part_size: bool = False,
     ) -> None:
         self.multipart_threshold = multipart_threshold
         self.multipart_chunksize = multipart_chunksize
@@ -103,11 +106,16 @@ class TransferConfig:
         self.max_in_memory_upload_chunks = max_in_memory_upload_chunks
         self.max_in_memory_download_chunks = max_in_memory_download_chunks
         self.max_bandwidth = max_bandwidth
+        # Opt-in integrity features (docs/integrity.md); the defaults send exactly
+        # the spec's requests.
+        self.verify_download_checksums = verify_download_checksums
+        self.full_object_checksum = full_object_checksum
+        self.grow_stream_part_size = grow_stream_part_size
         self._validate_attrs_are_nonzero()
 
     def _validate_attrs_are_nonzero(self) -> None:
         for attr, value in self.__dict__.items():
-            if value is None or value is self.UNSET_DEFAULT:
+            if value is None or value is self.UNSET_DEFAULT or isinstance(value, bool):
                 continue
             if attr in _NUMERIC_SETTINGS:
                 _check_is_number(attr, value)

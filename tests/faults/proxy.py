@@ -13,6 +13,8 @@ Actions:
   before its ``Content-Length``.
 * ``ErrorResponse(status, code)`` (``internal_error()``, ``slow_down()``) - answer with
   an S3 error document; the request never reaches the server.
+* ``Corrupt(offset, xor)`` - forward, but flip bits (``xor``) of the body byte at
+  ``offset``: the server's data silently wrong, with intact headers and length.
 * ``Delay(seconds)`` - wait, then forward.
 * ``Hook(function)`` - call ``function(request_info)`` (e.g. overwrite the object),
   then forward.
@@ -187,6 +189,17 @@ def slow_down() -> ErrorResponse:
 
 
 @dataclass
+class Corrupt(Action):
+    """Forward, with the body byte at ``offset`` xor-ed with ``xor``."""
+
+    offset: int = 0
+    xor: int = 0x01
+
+    def handle(self, handler: _ProxyHandler, request: RequestInfo) -> None:
+        handler.forward(request, corrupt=(self.offset, self.xor))
+
+
+@dataclass
 class Delay(Action):
     """Wait ``seconds`` (capped at 30), then forward."""
 
@@ -316,8 +329,14 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 break
         return b''.join(pieces)
 
-    def forward(self, request: RequestInfo, body_limit: int | None = None) -> None:
-        """Send ``request`` upstream and relay the answer (cut after ``body_limit``)."""
+    def forward(
+        self,
+        request: RequestInfo,
+        body_limit: int | None = None,
+        corrupt: tuple[int, int] | None = None,
+    ) -> None:
+        """Send ``request`` upstream and relay the answer (cut after ``body_limit``;
+        ``corrupt=(offset, xor)`` flips bits of one body byte)."""
         upstream = self.server.proxy.new_upstream_connection()
         try:
             upstream.request(
@@ -327,7 +346,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 headers=self._forwarded_headers(request),
             )
             response = upstream.getresponse()
-            self._relay(request, response, body_limit)
+            self._relay(request, response, body_limit, corrupt)
         finally:
             upstream.close()
 
@@ -345,6 +364,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         request: RequestInfo,
         response: http.client.HTTPResponse,
         body_limit: int | None,
+        corrupt: tuple[int, int] | None = None,
     ) -> None:
         headers = [
             (name, value)
@@ -356,11 +376,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             body = response.read()
             headers.append(('Content-Length', str(len(body))))
             self._send_head(response.status, response.reason, headers)
-            self._send_body_chunks([body], body_limit)
+            self._send_body_chunks(_corrupted([body], corrupt), body_limit)
             return
         self._send_head(response.status, response.reason, headers)
         if request.method != 'HEAD':
-            self._send_body_chunks(_iter_body(response), body_limit)
+            self._send_body_chunks(
+                _corrupted(_iter_body(response), corrupt), body_limit
+            )
 
     def _send_head(self, status: int, reason: str, headers: list) -> None:
         self.send_response_only(status, reason)
@@ -390,6 +412,22 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         linger = struct.pack('ii', 1, 0)
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
         self.connection.close()
+
+
+def _corrupted(chunks: Any, corrupt: tuple[int, int] | None) -> Any:
+    """``chunks`` with the byte at ``corrupt[0]`` xor-ed with ``corrupt[1]``."""
+    if corrupt is None:
+        yield from chunks
+        return
+    offset, xor = corrupt
+    position = 0
+    for chunk in chunks:
+        if position <= offset < position + len(chunk):
+            changed = bytearray(chunk)
+            changed[offset - position] ^= xor
+            chunk = bytes(changed)
+        position += len(chunk)
+        yield chunk
 
 
 def _iter_body(response: http.client.HTTPResponse) -> Any:

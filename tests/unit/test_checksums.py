@@ -22,7 +22,11 @@ from s3transfer.exceptions import S3DownloadFailedError
 
 ALGORITHMS = [CRC32, CRC32C, CRC64NVME]
 # Published check values: the CRC of b'123456789'.
-CHECK_VALUES = {'CRC32': 0xCBF43926, 'CRC32C': 0xE3069283, 'CRC64NVME': 0xAE8B14860A799888}
+CHECK_VALUES = {
+    'CRC32': 0xCBF43926,
+    'CRC32C': 0xE3069283,
+    'CRC64NVME': 0xAE8B14860A799888,
+}
 
 needs_crt = pytest.mark.skipif(
     not checksums.has_crt_checksums(), reason='awscrt (the crt extra) not installed'
@@ -123,9 +127,9 @@ def test_resolve_upload_algorithm():
 
 
 def test_encode_decode_round_trip():
-    assert CRC32.encode(0xCBF43926) == base64.b64encode(
-        bytes.fromhex('cbf43926')
-    ).decode()
+    assert (
+        CRC32.encode(0xCBF43926) == base64.b64encode(bytes.fromhex('cbf43926')).decode()
+    )
     assert CRC64NVME.decode(CRC64NVME.encode(2**63 + 5)) == 2**63 + 5
     with pytest.raises(ValueError):
         CRC64NVME.decode(CRC32.encode(1))
@@ -134,7 +138,11 @@ def test_encode_decode_round_trip():
 class TestObjectChecksumFromHead:
     def test_full_object(self):
         found = object_checksum_from_head(
-            {'ChecksumCRC32': 'AAAAAQ==', 'ChecksumType': 'FULL_OBJECT', 'ETag': '"a-3"'}
+            {
+                'ChecksumCRC32': 'AAAAAQ==',
+                'ChecksumType': 'FULL_OBJECT',
+                'ETag': '"a-3"',
+            }
         )
         assert found == ObjectChecksum(CRC32, 'AAAAAQ==', composite=False)
 
@@ -149,7 +157,9 @@ class TestObjectChecksumFromHead:
         assert found.composite and found.parts_count == 2
 
     def test_untyped_multipart_etag_means_composite(self):
-        found = object_checksum_from_head({'ChecksumCRC32': 'AAAAAQ==', 'ETag': '"e-2"'})
+        found = object_checksum_from_head(
+            {'ChecksumCRC32': 'AAAAAQ==', 'ETag': '"e-2"'}
+        )
         assert found.composite and found.parts_count == 2
 
     def test_untyped_single_part_is_full_object(self):
