@@ -58,7 +58,7 @@ class CrcAlgorithm:
         return crc_function(self.name)(data, previous)
 
     def combine(self, crc1: int, crc2: int, len2: int) -> int:
-        """``crc(a + b)`` from ``crc1 = crc(a)``, ``crc2 = crc(b)`` and ``len2 = len(b)``."""
+        """``crc(a + b)`` from ``crc(a)``, ``crc(b)`` and ``len2 = len(b)``."""
         return _combine(self, crc1, crc2, len2)
 
     def encode(self, value: int) -> str:
@@ -261,7 +261,7 @@ class ObjectPart:
 
 @dataclass(frozen=True)
 class VerificationResult:
-    """What a download's verification established (``TransferMeta.checksum_verification``).
+    """What verifying a download established (``meta.checksum_verification``).
 
     ``verified`` is ``False`` when nothing could be checked; ``reason`` says why.
     """
@@ -641,3 +641,40 @@ def _parts_from_heads(
         parts.append(ObjectPart(number, offset, size, value))
         number, offset = number + 1, offset + size
     return parts
+
+
+# --- uploads ---------------------------------------------------------------------
+
+
+class FullObjectCrc:
+    """The full-object CRC of a multipart upload, combined from its parts' CRCs.
+
+    Part tasks add their CRCs as they read their parts (in any order, from request
+    threads); completion asks for the combined value once every part is in.
+    """
+
+    def __init__(self, algorithm: CrcAlgorithm) -> None:
+        self.algorithm = algorithm
+        self._parts: dict[int, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def part_crc(self, body: Any, read_size: int = 1024 * 1024) -> tuple[int, int]:
+        """``(crc, size)`` of a request body read to its end, then rewound."""
+        compute = crc_function(self.algorithm.name)
+        crc, size = 0, 0
+        while chunk := body.read(read_size):
+            crc = compute(chunk, crc)
+            size += len(chunk)
+        body.seek(0)
+        return crc, size
+
+    def add(self, part_number: int, crc: int, size: int) -> None:
+        """Record part ``part_number``'s CRC and size (a retry replaces it)."""
+        with self._lock:
+            self._parts[part_number] = (crc, size)
+
+    def value(self, part_numbers: Iterable[int]) -> str:
+        """The base64 CRC of the parts ``part_numbers``, in that order."""
+        with self._lock:
+            parts = [self._parts[number] for number in part_numbers]
+        return self.algorithm.encode(combine_all(self.algorithm, parts))

@@ -29,5 +29,9 @@ FULL_OBJECT_CHECKSUM_ARGS = [
     'ChecksumXXHASH128',
 ]
 
+# Conditional writes (docs/integrity.md): accepted in upload extra_args, sent only on
+# PutObject and CompleteMultipartUpload, where S3 evaluates them.
+CONDITIONAL_WRITE_ARGS = ['IfMatch', 'IfNoneMatch']
+
 USER_AGENT = f's3transfer/{s3transfer.__version__}'
 PROCESS_USER_AGENT = f'{USER_AGENT} processpool'

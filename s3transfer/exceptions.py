@@ -2,6 +2,8 @@
 
 from concurrent.futures import CancelledError
 
+from botocore.exceptions import ClientError
+
 
 class RetriesExceededError(Exception):
     """Every attempt of a retried operation failed; ``last_exception`` says why."""
@@ -35,6 +37,34 @@ class TransferNotDoneError(Exception):
 
 class FatalError(CancelledError):
     """A cancellation caused by an error inside the manager's context (not Ctrl-C)."""
+
+
+class ConditionalWriteFailedError(ClientError):
+    """S3 refused a conditional upload (``IfNoneMatch``/``IfMatch``): 412 or 409.
+
+    A ``ClientError`` (same response and operation) whose message names the
+    condition, so existing ``except ClientError`` handlers keep working.
+    """
+
+    def __init__(self, error: ClientError, conditions: dict) -> None:
+        super().__init__(error.response, error.operation_name)
+        self.conditions = dict(conditions)
+        described = ', '.join(f'{name}={value!r}' for name, value in conditions.items())
+        if conditions.get('IfNoneMatch') == '*':
+            meaning = 'the object already exists and was not overwritten'
+        else:
+            meaning = 'the object does not match the given ETag and was not replaced'
+        self.args = (
+            f'Conditional write refused by S3 ({described}): {meaning} '
+            f'[{self.operation_name}: {error}]',
+        )
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        original = ClientError(self.response, self.operation_name)
+        return self.__class__, (original, self.conditions)
 
 
 class S3ValidationError(Exception):

@@ -16,10 +16,12 @@ from s3transfer._types import CopySource, DownloadTarget, ExtraArgs, UploadSourc
 from s3transfer.bandwidth import BandwidthLimiter, LeakyBucket
 from s3transfer.constants import (
     ALLOWED_DOWNLOAD_ARGS,
+    CONDITIONAL_WRITE_ARGS,
     FULL_OBJECT_CHECKSUM_ARGS,
     KB,
     MB,
 )
+from s3transfer.checksums import resolve_upload_algorithm
 from s3transfer.copies import CopySubmissionTask
 from s3transfer.delete import DeleteSubmissionTask
 from s3transfer.download import DownloadSubmissionTask
@@ -112,6 +114,7 @@ class TransferConfig:
         self.full_object_checksum = full_object_checksum
         self.grow_stream_part_size = grow_stream_part_size
         self._validate_attrs_are_nonzero()
+        resolve_upload_algorithm(full_object_checksum)  # a clear error, early
 
     def _validate_attrs_are_nonzero(self) -> None:
         for attr, value in self.__dict__.items():
@@ -181,6 +184,7 @@ class TransferManager:
         _ALLOWED_SHARED_ARGS
         + ['ChecksumType', 'MpuObjectSize']
         + FULL_OBJECT_CHECKSUM_ARGS
+        + CONDITIONAL_WRITE_ARGS
     )
 
     ALLOWED_COPY_ARGS = _ALLOWED_SHARED_ARGS + [

@@ -8,6 +8,10 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from s3transfer.constants import CONDITIONAL_WRITE_ARGS
+from s3transfer.exceptions import ConditionalWriteFailedError
 from s3transfer.utils import get_callbacks
 
 try:
@@ -229,6 +233,29 @@ class CreateMultipartUploadTask(Task):
         return upload_id
 
 
+# S3's answers to a conditional write that does not hold.
+_CONDITION_FAILED_CODES = ('PreconditionFailed', 'ConditionalRequestConflict')
+
+
+@contextlib.contextmanager
+def conditional_write_errors(extra_args: dict) -> Any:
+    """Turn S3's refusal of a conditional write into an error naming the condition."""
+    conditions = {
+        name: extra_args[name] for name in CONDITIONAL_WRITE_ARGS if name in extra_args
+    }
+    if not conditions:
+        yield
+        return
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get('Error', {}).get('Code')
+        status = error.response.get('ResponseMetadata', {}).get('HTTPStatusCode')
+        if code in _CONDITION_FAILED_CODES or status in (409, 412):
+            raise ConditionalWriteFailedError(error, conditions) from error
+        raise
+
+
 class CompleteMultipartUploadTask(Task):
     """Completes a multipart upload from its parts, in part-number order."""
 
@@ -241,10 +268,11 @@ class CompleteMultipartUploadTask(Task):
         parts: list[dict],
         extra_args: dict,
     ) -> None:
-        client.complete_multipart_upload(
-            Bucket=bucket,
-            Key=key,
-            UploadId=upload_id,
-            MultipartUpload={'Parts': parts},
-            **extra_args,
-        )
+        with conditional_write_errors(extra_args):
+            client.complete_multipart_upload(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={'Parts': parts},
+                **extra_args,
+            )

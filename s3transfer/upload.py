@@ -14,14 +14,20 @@ from collections.abc import Callable, Generator, Iterator
 from io import BytesIO
 from typing import Any
 
+from s3transfer.checksums import (
+    CRC_ALGORITHMS,
+    FullObjectCrc,
+    resolve_upload_algorithm,
+)
 from s3transfer.compat import readable, seekable
-from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS
+from s3transfer.constants import CONDITIONAL_WRITE_ARGS, FULL_OBJECT_CHECKSUM_ARGS
 from s3transfer.futures import IN_MEMORY_UPLOAD_TAG
 from s3transfer.tasks import (
     CompleteMultipartUploadTask,
     CreateMultipartUploadTask,
     SubmissionTask,
     Task,
+    conditional_write_errors,
 )
 from s3transfer.utils import (
     ChunksizeAdjuster,
@@ -611,6 +617,27 @@ class UploadSubmissionTask(SubmissionTask):
             upload_input_manager=upload_input_manager,
         )
 
+    def _full_object_crc(self, config: Any, extra_args: dict) -> FullObjectCrc | None:
+        """The CRC to compute for ``full_object_checksum`` (``None``: not asked for).
+
+        A caller-supplied full-object checksum value takes precedence; a non-CRC
+        ``ChecksumAlgorithm`` cannot be combined and is refused before any request.
+        """
+        algorithm = resolve_upload_algorithm(
+            getattr(config, 'full_object_checksum', False)
+        )
+        if algorithm is None:
+            return None
+        if any(name in extra_args for name in FULL_OBJECT_CHECKSUM_ARGS):
+            return None
+        requested = extra_args.get('ChecksumAlgorithm', algorithm.name).upper()
+        if requested not in CRC_ALGORITHMS:
+            raise ValueError(
+                f'full_object_checksum needs a CRC algorithm, but extra_args ask for '
+                f'ChecksumAlgorithm={requested!r}'
+            )
+        return FullObjectCrc(algorithm)
+
     def _submit_upload_request(
         self,
         client: Any,
@@ -621,8 +648,12 @@ class UploadSubmissionTask(SubmissionTask):
         upload_input_manager: UploadInputManager,
     ) -> None:
         call_args = transfer_future.meta.call_args
+        full_object = self._full_object_crc(config, call_args.extra_args)
         body = upload_input_manager.get_put_object_body(transfer_future)
         extra_args = self._extra_put_object_args(call_args.extra_args)
+        if full_object is not None:
+            # botocore computes the whole object's CRC for a single PutObject.
+            extra_args['ChecksumAlgorithm'] = full_object.algorithm.name
         task = PutObjectTask(
             transfer_coordinator=self._transfer_coordinator,
             main_kwargs=_request_kwargs(client, call_args, extra_args, fileobj=body),
@@ -641,9 +672,19 @@ class UploadSubmissionTask(SubmissionTask):
         upload_input_manager: UploadInputManager,
     ) -> None:
         call_args = transfer_future.meta.call_args
+        full_object = self._full_object_crc(config, call_args.extra_args)
         _apply_full_object_checksum(call_args.extra_args)
         coordinator = self._transfer_coordinator
         create_args = self._extra_create_multipart_args(call_args.extra_args)
+        complete_task_cls: type[CompleteMultipartUploadTask] = (
+            CompleteMultipartUploadTask
+        )
+        complete_kwargs: dict[str, Any] = {}
+        if full_object is not None:
+            create_args['ChecksumAlgorithm'] = full_object.algorithm.name
+            create_args['ChecksumType'] = 'FULL_OBJECT'
+            complete_task_cls = _FullObjectCompleteTask
+            complete_kwargs['full_object'] = full_object
         create_future = coordinator.submit(
             request_executor,
             CreateMultipartUploadTask(
@@ -658,13 +699,16 @@ class UploadSubmissionTask(SubmissionTask):
             transfer_future,
             upload_input_manager,
             create_future,
+            full_object,
         )
         complete_args = self._extra_complete_multipart_args(call_args.extra_args)
         coordinator.submit(
             request_executor,
-            CompleteMultipartUploadTask(
+            complete_task_cls(
                 transfer_coordinator=coordinator,
-                main_kwargs=_request_kwargs(client, call_args, complete_args),
+                main_kwargs=_request_kwargs(
+                    client, call_args, complete_args, **complete_kwargs
+                ),
                 pending_main_kwargs={'upload_id': create_future, 'parts': part_futures},
                 is_final=True,
             ),
@@ -678,6 +722,7 @@ class UploadSubmissionTask(SubmissionTask):
         transfer_future: Any,
         upload_input_manager: UploadInputManager,
         create_future: Any,
+        full_object: FullObjectCrc | None = None,
     ) -> list[Any]:
         """Submit one UploadPartTask per body; may block on the in-memory tag."""
         call_args = transfer_future.meta.call_args
@@ -685,6 +730,10 @@ class UploadSubmissionTask(SubmissionTask):
             config.multipart_chunksize, transfer_future.meta.size
         )
         part_args = self._extra_upload_part_args(call_args.extra_args)
+        part_kwargs: dict[str, Any] = {}
+        if full_object is not None:
+            part_args['ChecksumAlgorithm'] = full_object.algorithm.name
+            part_kwargs['full_object'] = full_object
         tag = self._get_upload_task_tag(upload_input_manager, 'upload_part')
         pacer = _PartReadPacer(config.max_in_memory_upload_chunks if tag else 0)
         part_futures = []
@@ -704,6 +753,7 @@ class UploadSubmissionTask(SubmissionTask):
                         part_args,
                         fileobj=body,
                         part_number=part_number,
+                        **part_kwargs,
                     ),
                     pending_main_kwargs={'upload_id': create_future},
                 )
@@ -730,8 +780,10 @@ class UploadSubmissionTask(SubmissionTask):
         return get_filtered_dict(extra_args, blocklisted_keys=self.PUT_OBJECT_BLOCKLIST)
 
     def _extra_create_multipart_args(self, extra_args: dict) -> dict:
+        # Conditions are checked by S3 on completion, not on creation.
         return get_filtered_dict(
-            extra_args, blocklisted_keys=self.CREATE_MULTIPART_BLOCKLIST
+            extra_args,
+            blocklisted_keys=self.CREATE_MULTIPART_BLOCKLIST + CONDITIONAL_WRITE_ARGS,
         )
 
     def _extra_upload_part_args(self, extra_args: dict) -> dict:
@@ -739,7 +791,8 @@ class UploadSubmissionTask(SubmissionTask):
 
     def _extra_complete_multipart_args(self, extra_args: dict) -> dict:
         return get_filtered_dict(
-            extra_args, whitelisted_keys=self.COMPLETE_MULTIPART_ARGS
+            extra_args,
+            whitelisted_keys=self.COMPLETE_MULTIPART_ARGS + CONDITIONAL_WRITE_ARGS,
         )
 
     def _get_upload_task_tag(
@@ -815,7 +868,7 @@ class PutObjectTask(Task):
     def _main(
         self, client: Any, fileobj: Any, bucket: str, key: str, extra_args: dict
     ) -> None:
-        with fileobj as body:
+        with fileobj as body, conditional_write_errors(extra_args):
             client.put_object(Bucket=bucket, Key=key, Body=body, **extra_args)
 
 
@@ -846,8 +899,13 @@ class UploadPartTask(Task):
         upload_id: str,
         part_number: int,
         extra_args: dict,
+        full_object: FullObjectCrc | None = None,
     ) -> dict[str, Any]:
         with fileobj as body:
+            if full_object is not None:
+                extra_args = self._with_part_crc(
+                    body, part_number, extra_args, full_object
+                )
             response = client.upload_part(
                 Bucket=bucket,
                 Key=key,
@@ -861,4 +919,38 @@ class UploadPartTask(Task):
             checksum_member = 'Checksum' + extra_args['ChecksumAlgorithm'].upper()
             if checksum_member in response:
                 part[checksum_member] = response[checksum_member]
+            elif full_object is not None:
+                part[checksum_member] = extra_args[checksum_member]
         return part
+
+    @staticmethod
+    def _with_part_crc(
+        body: Any, part_number: int, extra_args: dict, full_object: FullObjectCrc
+    ) -> dict:
+        """Read the part once for its CRC; sending it spares botocore its own pass."""
+        crc, size = full_object.part_crc(body)
+        full_object.add(part_number, crc, size)
+        member = full_object.algorithm.response_member
+        return {**extra_args, member: full_object.algorithm.encode(crc)}
+
+
+class _FullObjectCompleteTask(CompleteMultipartUploadTask):
+    """Completes with the full-object CRC combined from the parts' CRCs."""
+
+    def _main(  # type: ignore[override]
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: list[dict],
+        extra_args: dict,
+        full_object: FullObjectCrc,
+    ) -> None:
+        numbers = [part['PartNumber'] for part in parts]
+        extra_args = {
+            **extra_args,
+            'ChecksumType': 'FULL_OBJECT',
+            full_object.algorithm.response_member: full_object.value(numbers),
+        }
+        super()._main(client, bucket, key, upload_id, parts, extra_args)

@@ -158,7 +158,9 @@ def add_composite_head_and_attributes(stubber):
                 'IsTruncated': False,
                 'Parts': [
                     {'PartNumber': number, 'Size': size, 'ChecksumCRC32': value}
-                    for (number, _, size), value in zip(OBJECT_PARTS, part_crcs())
+                    for (number, _, size), value in zip(
+                        OBJECT_PARTS, part_crcs(), strict=True
+                    )
                 ],
             }
         },
@@ -191,7 +193,7 @@ def test_composite_falls_back_to_part_heads(client, stubber, tmp_path):
     stubber.add_client_error(
         'get_object_attributes', 'AccessDenied', http_status_code=403
     )
-    for (number, _, size), value in zip(OBJECT_PARTS, part_crcs()):
+    for (number, _, size), value in zip(OBJECT_PARTS, part_crcs(), strict=True):
         stubber.add_response(
             'head_object',
             {'ContentLength': size, 'PartsCount': 3, 'ChecksumCRC32': value},

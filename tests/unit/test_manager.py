@@ -115,7 +115,10 @@ def test_allowed_arg_lists():
     shared = TransferManager._ALLOWED_SHARED_ARGS
     assert TransferManager.ALLOWED_DOWNLOAD_ARGS is constants.ALLOWED_DOWNLOAD_ARGS
     assert TransferManager.ALLOWED_UPLOAD_ARGS == (
-        shared + ['ChecksumType', 'MpuObjectSize'] + constants.FULL_OBJECT_CHECKSUM_ARGS
+        shared
+        + ['ChecksumType', 'MpuObjectSize']
+        + constants.FULL_OBJECT_CHECKSUM_ARGS
+        + ['IfMatch', 'IfNoneMatch']
     )
     assert TransferManager.ALLOWED_COPY_ARGS[: len(shared)] == shared
     assert TransferManager.ALLOWED_COPY_ARGS[-3:] == [
