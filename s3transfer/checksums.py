@@ -29,7 +29,7 @@ except ImportError:  # the crt extra is not installed
     _crt_checksums = None
 
 
-CrcFunction = Callable[[bytes, int], int]
+CrcFunction = Callable[[Any, int], int]
 
 
 class ChecksumMismatchError(S3DownloadFailedError):

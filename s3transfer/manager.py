@@ -14,6 +14,7 @@ from typing import Any
 
 from s3transfer._types import CopySource, DownloadTarget, ExtraArgs, UploadSource
 from s3transfer.bandwidth import BandwidthLimiter, LeakyBucket
+from s3transfer.checksums import resolve_upload_algorithm
 from s3transfer.constants import (
     ALLOWED_DOWNLOAD_ARGS,
     CONDITIONAL_WRITE_ARGS,
@@ -21,7 +22,6 @@ from s3transfer.constants import (
     KB,
     MB,
 )
-from s3transfer.checksums import resolve_upload_algorithm
 from s3transfer.copies import CopySubmissionTask
 from s3transfer.delete import DeleteSubmissionTask
 from s3transfer.download import DownloadSubmissionTask

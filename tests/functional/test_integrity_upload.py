@@ -1,4 +1,4 @@
-"""Full-object checksums and conditional writes on upload, requests pinned by Stubber."""
+"""Full-object checksums and conditional writes on upload, pinned by Stubber."""
 
 import io
 import zlib
@@ -117,7 +117,7 @@ def test_wrong_full_object_checksum_is_rejected_and_aborted(client, stubber):
     stubber.add_client_error(
         'complete_multipart_upload',
         service_error_code='BadDigest',
-        service_message='The CRC32 you specified did not match the calculated checksum.',
+        service_message='The CRC32 you specified did not match the calculated one.',
         http_status_code=400,
         expected_params={
             'Bucket': BUCKET,
@@ -156,7 +156,7 @@ def test_unknown_algorithm_is_refused_by_the_config():
         TransferConfig(full_object_checksum='MD5')
 
 
-# --- conditional writes ----------------------------------------------------------------
+# --- conditional writes ---------------------------------------------------------
 
 
 @pytest.mark.parametrize('condition', [{'IfNoneMatch': '*'}, {'IfMatch': '"0123abcd"'}])
