@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
 from botocore.exceptions import ClientError
 
 from s3transfer.exceptions import S3CopyFailedError
+from s3transfer.plan import Part, PartPlan
+from s3transfer.retries import RetryPolicy, call_with_retries, part_retry_policy
 from s3transfer.tasks import (
     CompleteMultipartUploadTask,
     CreateMultipartUploadTask,
@@ -23,8 +26,6 @@ from s3transfer.tasks import (
 )
 from s3transfer.utils import (
     ChunksizeAdjuster,
-    calculate_num_parts,
-    calculate_range_parameter,
     get_callbacks,
     get_filtered_dict,
 )
@@ -276,38 +277,42 @@ class CopySubmissionTask(SubmissionTask):
         request_executor: Any,
         transfer_future: Any,
         create_future: Any,
+        parts: Iterable[Part] | None = None,
     ) -> list[Any]:
-        """Submit one CopyPartTask per range; return their futures in part order."""
+        """Submit a CopyPartTask per part of the plan (or of ``parts``, a subset).
+
+        Returns their futures in the order submitted.
+        """
         meta = transfer_future.meta
         call_args = meta.call_args
-        part_size = ChunksizeAdjuster().adjust_chunksize(
-            config.multipart_chunksize, meta.size
+        plan = PartPlan(
+            meta.size,
+            ChunksizeAdjuster().adjust_chunksize(config.multipart_chunksize, meta.size),
         )
-        num_parts = calculate_num_parts(meta.size, part_size)
         callbacks = get_callbacks(transfer_future, 'progress')
+        retry_policy = part_retry_policy(getattr(config, 'part_retry_attempts', 0))
         part_futures = []
-        for part_index in range(num_parts):
+        for part in plan.parts() if parts is None else parts:
             extra_args = self._extra_upload_part_args(call_args.extra_args)
-            extra_args['CopySourceRange'] = calculate_range_parameter(
-                part_size, part_index, num_parts, meta.size
-            )
+            extra_args['CopySourceRange'] = part.range_header()
             if meta.etag is not None:
                 extra_args['CopySourceIfMatch'] = meta.etag
+            main_kwargs = {
+                'client': client,
+                'copy_source': call_args.copy_source,
+                'bucket': call_args.bucket,
+                'key': call_args.key,
+                'part_number': part.number,
+                'extra_args': extra_args,
+                'callbacks': callbacks,
+                'size': part.size,
+                'checksum_algorithm': call_args.extra_args.get('ChecksumAlgorithm'),
+            }
+            if retry_policy is not None:
+                main_kwargs['part_retry_policy'] = retry_policy
             task = CopyPartTask(
                 transfer_coordinator=self._transfer_coordinator,
-                main_kwargs={
-                    'client': client,
-                    'copy_source': call_args.copy_source,
-                    'bucket': call_args.bucket,
-                    'key': call_args.key,
-                    'part_number': part_index + 1,
-                    'extra_args': extra_args,
-                    'callbacks': callbacks,
-                    'size': self._get_transfer_size(
-                        part_size, part_index, num_parts, meta.size
-                    ),
-                    'checksum_algorithm': call_args.extra_args.get('ChecksumAlgorithm'),
-                },
+                main_kwargs=main_kwargs,
                 pending_main_kwargs={'upload_id': create_future},
             )
             part_futures.append(
@@ -327,9 +332,7 @@ class CopySubmissionTask(SubmissionTask):
         total_transfer_size: int,
     ) -> int:
         """Bytes in part ``part_index``: ``part_size`` except for the shorter last."""
-        if part_index == num_parts - 1:
-            return total_transfer_size - part_index * part_size
-        return part_size
+        return PartPlan(total_transfer_size, part_size).part(part_index + 1).size
 
 
 class CopyObjectTask(Task):
@@ -366,10 +369,16 @@ class CopyPartTask(Task):
         callbacks: list[Any],
         size: int,
         checksum_algorithm: str | None = None,
+        part_retry_policy: RetryPolicy | None = None,
     ) -> dict[str, Any]:
-        """UploadPartCopy one part; return its part entry for the completion."""
-        try:
-            response = client.upload_part_copy(
+        """UploadPartCopy one part; return its part entry for the completion.
+
+        With ``part_retry_policy`` (opt-in) a part that still fails after botocore's
+        retries is copied again (progress is reported only once it succeeded).
+        """
+
+        def copy_part() -> Any:
+            return client.upload_part_copy(
                 CopySource=copy_source,
                 Bucket=bucket,
                 Key=key,
@@ -377,6 +386,14 @@ class CopyPartTask(Task):
                 PartNumber=part_number,
                 **extra_args,
             )
+
+        try:
+            if part_retry_policy is None:
+                response = copy_part()
+            else:
+                response = call_with_retries(
+                    part_retry_policy, copy_part, stop=self._transfer_coordinator.done
+                )
         except ClientError as e:
             if e.response.get('Error', {}).get('Code') == 'PreconditionFailed':
                 raise S3CopyFailedError(

@@ -13,7 +13,7 @@ import heapq
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,14 +23,19 @@ from s3transfer.checksums import DownloadVerifier, build_download_verifier
 from s3transfer.compat import seekable
 from s3transfer.exceptions import S3DownloadFailedError, S3ValidationError
 from s3transfer.futures import IN_MEMORY_DOWNLOAD_TAG
-from s3transfer.retries import call_with_retries, download_retry_policy
+from s3transfer.plan import Part, PartPlan
+from s3transfer.retries import (
+    RetryPolicy,
+    call_with_retries,
+    download_retry_policy,
+    part_retry_policy,
+)
 from s3transfer.tasks import SubmissionTask, Task
 from s3transfer.utils import (
     CountCallbackInvoker,
     DeferredOpenFile,
     FunctionContainer,
     StreamReaderProgress,
-    calculate_num_parts,
     calculate_range_parameter,
     get_callbacks,
     invoke_progress_callbacks,
@@ -370,29 +375,32 @@ class DownloadSubmissionTask(SubmissionTask):
             osutil, self._transfer_coordinator, io_executor
         )
         download_output_manager._check_download_target(transfer_future)
-        args = (
-            client,
-            config,
-            osutil,
-            request_executor,
-            io_executor,
-            download_output_manager,
-            transfer_future,
-            bandwidth_limiter,
-        )
+
+        def gets() -> GetObjectContext:
+            return GetObjectContext.create(
+                self._transfer_coordinator,
+                transfer_future,
+                client,
+                config,
+                request_executor,
+                io_executor,
+                download_output_manager,
+                bandwidth_limiter,
+            )
+
         verify = getattr(config, 'verify_download_checksums', False)
         validation = getattr(client.meta.config, 'response_checksum_validation', None)
         if validation == 'when_required' and not verify:
-            self._submit_first_chunk_request(*args)
+            self._submit_first_chunk_request(gets())
             return
         if verify:
             self._prepare_verification(client, transfer_future, download_output_manager)
         else:
             self._discover_size_and_etag(client, transfer_future)
         if transfer_future.meta.size < config.multipart_threshold:
-            self._submit_download_request(*args)
+            self._submit_download_request(gets())
         else:
-            self._submit_ranged_download_request(*args)
+            self._submit_ranged_download_request(gets())
 
     def _discover_size_and_etag(self, client: Any, transfer_future: Any) -> None:
         meta = transfer_future.meta
@@ -437,137 +445,61 @@ class DownloadSubmissionTask(SubmissionTask):
             found.reason,
         )
 
-    def _submit_download_request(
-        self,
-        client: Any,
-        config: Any,
-        osutil: Any,
-        request_executor: Any,
-        io_executor: Any,
-        download_output_manager: DownloadOutputManager,
-        transfer_future: Any,
-        bandwidth_limiter: Any,
-    ) -> None:
-        call_args = transfer_future.meta.call_args
-        fileobj = download_output_manager.get_fileobj_for_io_writes(transfer_future)
-        progress_callbacks = get_callbacks(transfer_future, 'progress')
-        get_object_tag = download_output_manager.get_download_task_tag()
-        final_task = download_output_manager.get_final_io_task()
+    def _submit_download_request(self, gets: GetObjectContext) -> None:
+        """One GET of the whole object, written by the request thread itself."""
+        final_task = gets.download_output_manager.get_final_io_task()
         self._transfer_coordinator.submit(
-            request_executor,
+            gets.request_executor,
             ImmediatelyWriteIOGetObjectTask(
                 transfer_coordinator=self._transfer_coordinator,
-                main_kwargs={
-                    'client': client,
-                    'bucket': call_args.bucket,
-                    'key': call_args.key,
-                    'fileobj': fileobj,
-                    'extra_args': call_args.extra_args,
-                    'callbacks': progress_callbacks,
-                    'max_attempts': config.num_download_attempts,
-                    'download_output_manager': download_output_manager,
-                    'io_chunksize': config.io_chunksize,
-                    'bandwidth_limiter': bandwidth_limiter,
-                },
+                main_kwargs=gets.main_kwargs(gets.call_args.extra_args),
                 done_callbacks=[final_task],
             ),
-            tag=get_object_tag,
+            tag=gets.get_object_tag,
         )
 
-    def _submit_ranged_download_request(
-        self,
-        client: Any,
-        config: Any,
-        osutil: Any,
-        request_executor: Any,
-        io_executor: Any,
-        download_output_manager: DownloadOutputManager,
-        transfer_future: Any,
-        bandwidth_limiter: Any,
-    ) -> None:
-        meta = transfer_future.meta
-        fileobj = download_output_manager.get_fileobj_for_io_writes(transfer_future)
-        part_size = config.multipart_chunksize
-        num_parts = calculate_num_parts(meta.size, part_size)
+    def _submit_ranged_download_request(self, gets: GetObjectContext) -> None:
+        """One ranged GET per part of the plan, then the final io task."""
+        meta = gets.transfer_future.meta
+        plan = PartPlan(meta.size, gets.config.multipart_chunksize)
         invoker = CountCallbackInvoker(
             self._get_final_io_task_submission_callback(
-                download_output_manager, io_executor
+                gets.download_output_manager, gets.io_executor
             )
         )
-        _submit_ranged_get_tasks(
-            _RangedGetPlan(
-                transfer_coordinator=self._transfer_coordinator,
-                transfer_future=transfer_future,
-                client=client,
-                config=config,
-                request_executor=request_executor,
-                download_output_manager=download_output_manager,
-                fileobj=fileobj,
-                progress_callbacks=get_callbacks(transfer_future, 'progress'),
-                bandwidth_limiter=bandwidth_limiter,
-                get_object_tag=download_output_manager.get_download_task_tag(),
-                etag=meta.etag,
-            ),
-            range(num_parts),
-            num_parts,
-            invoker,
-        )
+        submit_ranged_gets(gets, plan, plan.parts(), meta.etag, invoker)
 
-    def _submit_first_chunk_request(
-        self,
-        client: Any,
-        config: Any,
-        osutil: Any,
-        request_executor: Any,
-        io_executor: Any,
-        download_output_manager: DownloadOutputManager,
-        transfer_future: Any,
-        bandwidth_limiter: Any,
-    ) -> None:
-        meta = transfer_future.meta
-        call_args = meta.call_args
-        fileobj = download_output_manager.get_fileobj_for_io_writes(transfer_future)
-        progress_callbacks = get_callbacks(transfer_future, 'progress')
-        get_object_tag = download_output_manager.get_download_task_tag()
-        extra_args = dict(call_args.extra_args)
-        extra_args['Range'] = f'bytes=0-{config.multipart_chunksize - 1}'
+    def _submit_first_chunk_request(self, gets: GetObjectContext) -> None:
+        """GET the first part without knowing the size; its callback GETs the rest."""
+        meta = gets.transfer_future.meta
+        first_part = Part(1, 0, gets.config.multipart_chunksize)
+        extra_args = dict(gets.call_args.extra_args)
+        extra_args['Range'] = first_part.range_header()
         if meta.etag is not None:
             extra_args['IfMatch'] = meta.etag
         callback = GetObjectFirstChunkOnDoneCallback(
-            transfer_future=transfer_future,
-            download_output_manager=download_output_manager,
-            io_executor=io_executor,
+            transfer_future=gets.transfer_future,
+            download_output_manager=gets.download_output_manager,
+            io_executor=gets.io_executor,
             transfer_coordinator=self._transfer_coordinator,
-            client=client,
-            config=config,
-            request_executor=request_executor,
-            bandwidth_limiter=bandwidth_limiter,
-            fileobj=fileobj,
-            progress_callbacks=progress_callbacks,
-            get_object_tag=get_object_tag,
+            client=gets.client,
+            config=gets.config,
+            request_executor=gets.request_executor,
+            bandwidth_limiter=gets.bandwidth_limiter,
+            fileobj=gets.fileobj,
+            progress_callbacks=gets.progress_callbacks,
+            get_object_tag=gets.get_object_tag,
         )
         task = GetObjectTask(
             transfer_coordinator=self._transfer_coordinator,
-            main_kwargs={
-                'client': client,
-                'bucket': call_args.bucket,
-                'key': call_args.key,
-                'fileobj': fileobj,
-                'extra_args': extra_args,
-                'callbacks': progress_callbacks,
-                'max_attempts': config.num_download_attempts,
-                'download_output_manager': download_output_manager,
-                'io_chunksize': config.io_chunksize,
-                'start_index': 0,
-                'bandwidth_limiter': bandwidth_limiter,
-            },
+            main_kwargs=gets.main_kwargs(extra_args, first_part),
             done_callbacks=[callback],
         )
         callback.set_task(task)
         # Untagged on purpose (quirk fix): the offset-0 chunk is never buffered
         # out of order, and holding a window slot here while the callback fills
         # the window with the remaining parts could never be released.
-        self._transfer_coordinator.submit(request_executor, task)
+        self._transfer_coordinator.submit(gets.request_executor, task)
 
     def _calculate_range_param(
         self, part_size: int, part_index: int, num_parts: int
@@ -583,61 +515,103 @@ class DownloadSubmissionTask(SubmissionTask):
         )
 
 
-@dataclass
-class _RangedGetPlan:
-    """Everything the ranged GET tasks of one download share."""
+@dataclass(frozen=True)
+class GetObjectContext:
+    """What every GetObject task of one download shares; built once per transfer."""
 
     transfer_coordinator: Any
     transfer_future: Any
     client: Any
     config: Any
     request_executor: Any
+    io_executor: Any
     download_output_manager: DownloadOutputManager
     fileobj: Any
     progress_callbacks: list
     bandwidth_limiter: Any
     get_object_tag: Any
-    etag: str | None
+
+    @classmethod
+    def create(
+        cls,
+        transfer_coordinator: Any,
+        transfer_future: Any,
+        client: Any,
+        config: Any,
+        request_executor: Any,
+        io_executor: Any,
+        download_output_manager: DownloadOutputManager,
+        bandwidth_limiter: Any,
+    ) -> GetObjectContext:
+        """Ask the output manager for the write target, the callbacks and the tag."""
+        return cls(
+            transfer_coordinator=transfer_coordinator,
+            transfer_future=transfer_future,
+            client=client,
+            config=config,
+            request_executor=request_executor,
+            io_executor=io_executor,
+            download_output_manager=download_output_manager,
+            fileobj=download_output_manager.get_fileobj_for_io_writes(transfer_future),
+            progress_callbacks=get_callbacks(transfer_future, 'progress'),
+            bandwidth_limiter=bandwidth_limiter,
+            get_object_tag=download_output_manager.get_download_task_tag(),
+        )
+
+    @property
+    def call_args(self) -> Any:
+        return self.transfer_future.meta.call_args
+
+    def main_kwargs(self, extra_args: dict, part: Part | None = None) -> dict:
+        """``GetObjectTask`` main kwargs for one GET (of ``part``, when ranged)."""
+        kwargs = {
+            'client': self.client,
+            'bucket': self.call_args.bucket,
+            'key': self.call_args.key,
+            'fileobj': self.fileobj,
+            'extra_args': extra_args,
+            'callbacks': self.progress_callbacks,
+            'max_attempts': self.config.num_download_attempts,
+            'download_output_manager': self.download_output_manager,
+            'io_chunksize': self.config.io_chunksize,
+            'bandwidth_limiter': self.bandwidth_limiter,
+        }
+        if part is not None:
+            kwargs['start_index'] = part.offset
+            policy = part_retry_policy(getattr(self.config, 'part_retry_attempts', 0))
+            if policy is not None:
+                kwargs['part_retry_policy'] = policy
+        return kwargs
 
 
-def _submit_ranged_get_tasks(
-    plan: _RangedGetPlan,
-    part_indexes: range,
-    num_parts: int,
+def submit_ranged_gets(
+    gets: GetObjectContext,
+    plan: PartPlan,
+    parts: Iterable[Part],
+    etag: str | None,
     invoker: CountCallbackInvoker,
 ) -> None:
-    """Submit one ranged ``GetObjectTask`` per part, then finalize ``invoker``."""
-    call_args = plan.transfer_future.meta.call_args
-    part_size = plan.config.multipart_chunksize
+    """Submit a ranged ``GetObjectTask`` per part in ``parts``, then end ``invoker``.
+
+    ``parts`` may be any subset of ``plan`` (e.g. the parts a resumed download still
+    lacks). The plan's last part gets an open-ended range (``bytes=N-``), as the spec
+    says; every GET carries ``IfMatch`` when ``etag`` is known.
+    """
     try:
-        for part_index in part_indexes:
-            extra_args = {
-                'Range': calculate_range_parameter(part_size, part_index, num_parts)
-            }
-            if plan.etag is not None:
-                extra_args['IfMatch'] = plan.etag
-            extra_args.update(call_args.extra_args)
+        for part in parts:
+            extra_args = {'Range': part.range_header(open_ended=plan.is_last(part))}
+            if etag is not None:
+                extra_args['IfMatch'] = etag
+            extra_args.update(gets.call_args.extra_args)
             invoker.increment()
-            plan.transfer_coordinator.submit(
-                plan.request_executor,
+            gets.transfer_coordinator.submit(
+                gets.request_executor,
                 GetObjectTask(
-                    transfer_coordinator=plan.transfer_coordinator,
-                    main_kwargs={
-                        'client': plan.client,
-                        'bucket': call_args.bucket,
-                        'key': call_args.key,
-                        'fileobj': plan.fileobj,
-                        'extra_args': extra_args,
-                        'callbacks': plan.progress_callbacks,
-                        'max_attempts': plan.config.num_download_attempts,
-                        'download_output_manager': plan.download_output_manager,
-                        'io_chunksize': plan.config.io_chunksize,
-                        'start_index': part_index * part_size,
-                        'bandwidth_limiter': plan.bandwidth_limiter,
-                    },
+                    transfer_coordinator=gets.transfer_coordinator,
+                    main_kwargs=gets.main_kwargs(extra_args, part),
                     done_callbacks=[invoker.decrement],
                 ),
-                tag=plan.get_object_tag,
+                tag=gets.get_object_tag,
             )
     finally:
         # Even after a failed submission the final task must run once the
@@ -662,17 +636,20 @@ class GetObjectFirstChunkOnDoneCallback:
         progress_callbacks: list,
         get_object_tag: Any,
     ) -> None:
-        self._transfer_future = transfer_future
-        self._download_output_manager = download_output_manager
-        self._io_executor = io_executor
+        self._gets = GetObjectContext(
+            transfer_coordinator=transfer_coordinator,
+            transfer_future=transfer_future,
+            client=client,
+            config=config,
+            request_executor=request_executor,
+            io_executor=io_executor,
+            download_output_manager=download_output_manager,
+            fileobj=fileobj,
+            progress_callbacks=progress_callbacks,
+            bandwidth_limiter=bandwidth_limiter,
+            get_object_tag=get_object_tag,
+        )
         self._transfer_coordinator = transfer_coordinator
-        self._client = client
-        self._config = config
-        self._request_executor = request_executor
-        self._bandwidth_limiter = bandwidth_limiter
-        self._fileobj = fileobj
-        self._progress_callbacks = progress_callbacks
-        self._get_object_tag = get_object_tag
         self._task: GetObjectTask | None = None
         self._final_task_submitted = False
         # Executors that run tasks inline call us on this same thread.
@@ -692,14 +669,17 @@ class GetObjectFirstChunkOnDoneCallback:
             return
         size = self._object_size(response)
         etag = response.get('ETag')
-        meta = self._transfer_future.meta
+        meta = self._gets.transfer_future.meta
         meta.provide_transfer_size(size)
         meta.provide_object_etag(etag)
         if size == 0:
             # Creates the (empty) output file.
-            self._download_output_manager.queue_file_io_task(self._fileobj, b'', 0)
-        if size > self._config.multipart_chunksize:
-            self._schedule_remaining_parts(size, etag)
+            self._gets.download_output_manager.queue_file_io_task(
+                self._gets.fileobj, b'', 0
+            )
+        plan = PartPlan(size, self._gets.config.multipart_chunksize)
+        if plan.num_parts > 1:
+            self._schedule_remaining_parts(plan, etag)
         else:
             self._submit_final_task()
 
@@ -710,30 +690,16 @@ class GetObjectFirstChunkOnDoneCallback:
         return response['ContentLength']
 
     def _submit_final_task(self) -> None:
-        final_task = self._download_output_manager.get_final_io_task()
-        self._transfer_coordinator.submit(self._io_executor, final_task)
+        final_task = self._gets.download_output_manager.get_final_io_task()
+        self._transfer_coordinator.submit(self._gets.io_executor, final_task)
         self._final_task_submitted = True
 
-    def _schedule_remaining_parts(self, size: int, etag: str | None) -> None:
-        num_parts = calculate_num_parts(size, self._config.multipart_chunksize)
+    def _schedule_remaining_parts(self, plan: PartPlan, etag: str | None) -> None:
         invoker = CountCallbackInvoker(self._submit_final_task)
-        plan = _RangedGetPlan(
-            transfer_coordinator=self._transfer_coordinator,
-            transfer_future=self._transfer_future,
-            client=self._client,
-            config=self._config,
-            request_executor=self._request_executor,
-            download_output_manager=self._download_output_manager,
-            fileobj=self._fileobj,
-            progress_callbacks=self._progress_callbacks,
-            bandwidth_limiter=self._bandwidth_limiter,
-            get_object_tag=self._get_object_tag,
-            etag=etag,
-        )
-        args = (plan, range(1, num_parts), num_parts, invoker)
+        args = (self._gets, plan, plan.parts(first=2), etag, invoker)
         if threading.get_ident() == self._creator_thread:
             # Inline executor: every submit completes before returning; no waits.
-            _submit_ranged_get_tasks(*args)
+            submit_ranged_gets(*args)
             return
         # Quirk fix: submitting may wait for executor slots that only request
         # threads free, so never wait on a request thread.
@@ -746,7 +712,7 @@ class GetObjectFirstChunkOnDoneCallback:
 
     def _submit_off_request_thread(self, *args: Any) -> None:
         try:
-            _submit_ranged_get_tasks(*args)
+            submit_ranged_gets(*args)
         except BaseException as e:
             logger.debug('Submitting the remaining parts failed.', exc_info=True)
             self._transfer_coordinator.set_exception(e)
@@ -775,7 +741,10 @@ class GetObjectTask(Task):
         io_chunksize: int,
         start_index: int = 0,
         bandwidth_limiter: Any = None,
+        part_retry_policy: RetryPolicy | None = None,
     ) -> None:
+        """GET and stream, retrying as the spec says; ``part_retry_policy`` (opt-in)
+        then retries the whole part, with backoff, when that still fails."""
 
         def attempt() -> None:
             self._current_index = start_index
@@ -798,8 +767,19 @@ class GetObjectTask(Task):
             # Take back the progress this failed attempt reported.
             invoke_progress_callbacks(callbacks, start_index - self._current_index)
 
+        def get_part() -> None:
+            call_with_retries(
+                download_retry_policy(max_attempts),
+                attempt,
+                on_retry=take_back_progress,
+            )
+
+        if part_retry_policy is None:
+            get_part()
+            return
+        # Each failed try already took back its progress (take_back_progress).
         call_with_retries(
-            download_retry_policy(max_attempts), attempt, on_retry=take_back_progress
+            part_retry_policy, get_part, stop=self._transfer_coordinator.done
         )
 
     def _download_once(

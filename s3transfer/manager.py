@@ -73,6 +73,18 @@ _NUMERIC_SETTINGS = (
 )
 
 
+# Settings where 0 is meaningful (off): whole numbers, at least 0.
+_COUNT_SETTINGS = ('part_retry_attempts',)
+
+
+def _check_is_count(attr: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f'Provided parameter {attr} of value {value!r} must be a whole '
+            f'number, 0 or more.'
+        )
+
+
 class TransferConfig:
     """Settings for a ``TransferManager``: sizes, concurrency and queue bounds."""
 
@@ -95,6 +107,7 @@ class TransferConfig:
         verify_download_checksums: bool = False,
         full_object_checksum: bool | str = False,
         grow_stream_part_size: bool = False,
+        part_retry_attempts: int = 0,
     ) -> None:
         self.multipart_threshold = multipart_threshold
         self.multipart_chunksize = multipart_chunksize
@@ -113,11 +126,17 @@ class TransferConfig:
         self.verify_download_checksums = verify_download_checksums
         self.full_object_checksum = full_object_checksum
         self.grow_stream_part_size = grow_stream_part_size
+        # Opt-in part-level retries (s3transfer.retries): how many more times a part
+        # that still fails after botocore's retries is sent; 0 = off (the spec's).
+        self.part_retry_attempts = part_retry_attempts
         self._validate_attrs_are_nonzero()
         resolve_upload_algorithm(full_object_checksum)  # a clear error, early
 
     def _validate_attrs_are_nonzero(self) -> None:
         for attr, value in self.__dict__.items():
+            if attr in _COUNT_SETTINGS:
+                _check_is_count(attr, value)
+                continue
             if value is None or value is self.UNSET_DEFAULT or isinstance(value, bool):
                 continue
             if attr in _NUMERIC_SETTINGS:

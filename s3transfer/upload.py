@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import mmap
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from io import BytesIO
 from typing import Any
 
@@ -22,6 +22,8 @@ from s3transfer.checksums import (
 from s3transfer.compat import readable, seekable
 from s3transfer.constants import CONDITIONAL_WRITE_ARGS, FULL_OBJECT_CHECKSUM_ARGS
 from s3transfer.futures import IN_MEMORY_UPLOAD_TAG
+from s3transfer.plan import Part, PartPlan
+from s3transfer.retries import RetryPolicy, call_with_retries, part_retry_policy
 from s3transfer.tasks import (
     CompleteMultipartUploadTask,
     CreateMultipartUploadTask,
@@ -33,7 +35,6 @@ from s3transfer.utils import (
     ChunksizeAdjuster,
     DeferredOpenFile,
     ReadFileChunk,
-    calculate_num_parts,
     get_callbacks,
     get_filtered_dict,
 )
@@ -381,22 +382,32 @@ class UploadFilenameInputManager(UploadInputManager):
     def yield_upload_part_bodies(
         self, transfer_future: Any, chunksize: int
     ) -> Generator[tuple[int, ReadFileChunk], None, None]:
-        full_file_size = transfer_future.meta.size
-        num_parts = self._get_num_parts(transfer_future, chunksize)
-        for part_number in range(1, num_parts + 1):
+        plan = PartPlan(transfer_future.meta.size, chunksize)
+        yield from self.yield_part_bodies(transfer_future, plan, plan.parts())
+
+    def yield_part_bodies(
+        self, transfer_future: Any, plan: PartPlan, parts: Iterable[Part]
+    ) -> Generator[tuple[int, ReadFileChunk], None, None]:
+        """Yield ``(part_number, body)`` for each of ``parts`` of ``plan``.
+
+        A file may be given any subset of the plan (e.g. the parts a resumed upload
+        still lacks); a seekable object is read on from its position, so it takes
+        the plan's parts in order.
+        """
+        for part in parts:
             fileobj, full_size = self._get_upload_part_fileobj_with_full_size(
                 transfer_future.meta.call_args.fileobj,
-                start_byte=chunksize * (part_number - 1),
-                part_size=chunksize,
-                full_file_size=full_file_size,
+                start_byte=part.offset,
+                part_size=plan.part_size,
+                full_file_size=plan.total_size,
             )
             body = self._make_body(
                 fileobj,
                 transfer_future,
-                chunk_size=chunksize,
+                chunk_size=plan.part_size,
                 full_file_size=full_size,
             )
-            yield part_number, body
+            yield part.number, body
 
     def _get_deferred_open_file(self, fileobj: str, start_byte: int) -> Any:
         return DeferredOpenFile(fileobj, start_byte, open_function=self._osutil.open)
@@ -416,7 +427,8 @@ class UploadFilenameInputManager(UploadInputManager):
         return self._get_deferred_open_file(fileobj, start_byte), full_size
 
     def _get_num_parts(self, transfer_future: Any, part_size: int) -> int:
-        return calculate_num_parts(transfer_future.meta.size, part_size)
+        # Kept for the spec; the parts themselves come from the PartPlan.
+        return PartPlan(transfer_future.meta.size, part_size).num_parts
 
 
 class UploadSeekableInputManager(UploadFilenameInputManager):
@@ -451,11 +463,11 @@ class UploadSeekableInputManager(UploadFilenameInputManager):
         part = self._part_buffers.read_part(fileobj, kwargs['part_size'])
         return part, len(part)
 
-    def yield_upload_part_bodies(
-        self, transfer_future: Any, chunksize: int
+    def yield_part_bodies(
+        self, transfer_future: Any, plan: PartPlan, parts: Iterable[Part]
     ) -> Generator[tuple[int, ReadFileChunk], None, None]:
         try:
-            yield from super().yield_upload_part_bodies(transfer_future, chunksize)
+            yield from super().yield_part_bodies(transfer_future, plan, parts)
         finally:
             self._part_buffers.close()
 
@@ -734,6 +746,7 @@ class UploadSubmissionTask(SubmissionTask):
         if full_object is not None:
             part_args['ChecksumAlgorithm'] = full_object.algorithm.name
             part_kwargs['full_object'] = full_object
+        retry_args = _part_retry_kwargs(config)
         tag = self._get_upload_task_tag(upload_input_manager, 'upload_part')
         pacer = _PartReadPacer(config.max_in_memory_upload_chunks if tag else 0)
         part_futures = []
@@ -754,6 +767,7 @@ class UploadSubmissionTask(SubmissionTask):
                         fileobj=body,
                         part_number=part_number,
                         **part_kwargs,
+                        **retry_args,
                     ),
                     pending_main_kwargs={'upload_id': create_future},
                 )
@@ -854,12 +868,24 @@ def _request_kwargs(
     }
 
 
+def _part_retry_kwargs(config: Any) -> dict[str, Any]:
+    """``{'part_retry_policy': ...}`` when part retries are on, else nothing."""
+    policy = part_retry_policy(getattr(config, 'part_retry_attempts', 0))
+    return {} if policy is None else {'part_retry_policy': policy}
+
+
 def _apply_full_object_checksum(extra_args: dict) -> None:
     """A caller-supplied full-object checksum selects the FULL_OBJECT multipart flow."""
     for name in FULL_OBJECT_CHECKSUM_ARGS:
         if name in extra_args:
             extra_args['ChecksumType'] = 'FULL_OBJECT'
             extra_args['ChecksumAlgorithm'] = name[len('Checksum') :]
+
+
+def _rewind(body: Any) -> None:
+    """Rewind a part body for another try, taking back the progress it reported."""
+    body.enable_callback()  # so the seek reports the negative progress
+    body.seek(0)
 
 
 class PutObjectTask(Task):
@@ -900,20 +926,35 @@ class UploadPartTask(Task):
         part_number: int,
         extra_args: dict,
         full_object: FullObjectCrc | None = None,
+        part_retry_policy: RetryPolicy | None = None,
     ) -> dict[str, Any]:
+        """UploadPart; with ``part_retry_policy`` (opt-in) a failed part is sent
+        again, re-read from its file or kept in memory until it is confirmed."""
         with fileobj as body:
             if full_object is not None:
                 extra_args = self._with_part_crc(
                     body, part_number, extra_args, full_object
                 )
-            response = client.upload_part(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumber=part_number,
-                Body=body,
-                **extra_args,
-            )
+
+            def send() -> Any:
+                return client.upload_part(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=part_number,
+                    Body=body,
+                    **extra_args,
+                )
+
+            if part_retry_policy is None:
+                response = send()
+            else:
+                response = call_with_retries(
+                    part_retry_policy,
+                    send,
+                    on_retry=lambda error: _rewind(body),
+                    stop=self._transfer_coordinator.done,
+                )
         part = {'ETag': response['ETag'], 'PartNumber': part_number}
         if 'ChecksumAlgorithm' in extra_args:
             checksum_member = 'Checksum' + extra_args['ChecksumAlgorithm'].upper()
