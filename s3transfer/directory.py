@@ -220,6 +220,7 @@ class FileCopy:
     bucket: str
     key: str
     size: int
+    etag: str | None = None
 
     @property
     def source(self) -> str:
@@ -232,8 +233,14 @@ class FileCopy:
     def submit(
         self, manager: TransferManager, subscribers: list[Any]
     ) -> TransferFuture:
-        """Start the copy (its HeadObject also carries the metadata over)."""
+        """Start the copy (its HeadObject also carries the metadata over).
+
+        With the listed ``etag``, a copy small enough for one CopyObject (which keeps
+        the metadata itself) skips the HeadObject.
+        """
         copy_source = {'Bucket': self.source_bucket, 'Key': self.source_key}
+        if self.etag is not None and self.size < manager.config.multipart_threshold:
+            subscribers = [_KnownObject(self.size, self.etag), *subscribers]
         return manager.copy(copy_source, self.bucket, self.key, subscribers=subscribers)
 
 
@@ -272,23 +279,7 @@ def plan_upload(
     source_dir: str, bucket: str, prefix: str = '', filters: Sequence[Filter] = ()
 ) -> Plan:
     """Plan uploading every selected regular file under ``source_dir``."""
-    validate_filters(filters)
-    items: list[FileTransfer] = []
-    refused: list[Refused] = []
-    for path in _walk_files(source_dir):
-        relative = relative_path(path, source_dir)
-        if not is_selected(relative, filters):
-            continue
-        try:
-            info = os.stat(path)
-        except OSError as error:
-            refused.append(Refused(path, f'cannot be read: {error}'))
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            refused.append(Refused(path, 'is not a regular file'))
-            continue
-        items.append(FileUpload(path, bucket, key_for(relative, prefix), info.st_size))
-    return Plan(tuple(items), tuple(refused))
+    return _collect(iter_upload(source_dir, bucket, prefix, filters))
 
 
 def plan_download(
@@ -299,24 +290,11 @@ def plan_download(
     filters: Sequence[Filter] = (),
 ) -> Plan:
     """Plan downloading every selected key under ``prefix`` into ``dest_dir``."""
-    validate_filters(filters)
-    items: list[FileTransfer] = []
-    refused: list[Refused] = []
-    claimed: dict[str, str] = {}  # local path -> the key that will be written there
-    for entry in list_objects(client, bucket, prefix):
-        key = entry['Key']
-        relative = relative_key(key, prefix)
-        if is_folder_marker(relative) or not is_selected(relative, filters):
-            continue
-        path, reason = _safe_destination(dest_dir, relative)
-        if reason is None and path in claimed:
-            reason = f'maps to the same file as {claimed[path]!r}'
-        if reason is not None:
-            refused.append(Refused(s3_url(bucket, key), reason))
-            continue
-        claimed[path] = key
-        items.append(FileDownload(bucket, key, path, entry['Size'], entry.get('ETag')))
-    return Plan(tuple(items), tuple(refused))
+    return _collect(
+        iter_download(
+            list_objects(client, bucket, prefix), bucket, prefix, dest_dir, filters
+        )
+    )
 
 
 def plan_copy(
@@ -328,17 +306,99 @@ def plan_copy(
     filters: Sequence[Filter] = (),
 ) -> Plan:
     """Plan copying every selected key under ``source_prefix`` to ``prefix``."""
+    entries = list_objects(client, source_bucket, source_prefix)
+    return _collect(
+        iter_copy(entries, source_bucket, source_prefix, bucket, prefix, filters)
+    )
+
+
+def iter_upload(
+    source_dir: str, bucket: str, prefix: str = '', filters: Sequence[Filter] = ()
+) -> Iterator[FileUpload | Refused]:
+    """Stream the uploads (and refusals) of the selected files under ``source_dir``.
+
+    Files come in a stable order (folders walked in sorted order), one at a time.
+    """
     validate_filters(filters)
-    items: list[FileTransfer] = []
-    for entry in list_objects(client, source_bucket, source_prefix):
+    for path in _walk_files(source_dir):
+        relative = relative_path(path, source_dir)
+        if not is_selected(relative, filters):
+            continue
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            yield Refused(path, f'cannot be read: {error}')
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            yield Refused(path, 'is not a regular file')
+            continue
+        yield FileUpload(path, bucket, key_for(relative, prefix), info.st_size)
+
+
+def iter_download(
+    entries: Iterable[dict],
+    bucket: str,
+    prefix: str,
+    dest_dir: str,
+    filters: Sequence[Filter] = (),
+    check_collisions: bool = True,
+) -> Iterator[FileDownload | Refused]:
+    """Stream the downloads (and refusals) of listed ``entries`` into ``dest_dir``.
+
+    ``entries`` are ListObjectsV2 entries (``Key``, ``Size``, optional ``ETag``).
+    ``check_collisions`` refuses a key that maps to the same file as an earlier one;
+    it remembers every path, so streaming callers that must stay bounded turn it off.
+    """
+    validate_filters(filters)
+    claimed: dict[str, str] = {}  # local path -> the key that will be written there
+    for entry in entries:
+        key = entry['Key']
+        relative = relative_key(key, prefix)
+        if is_folder_marker(relative) or not is_selected(relative, filters):
+            continue
+        path, reason = _safe_destination(dest_dir, relative)
+        if reason is None and path in claimed:
+            reason = f'maps to the same file as {claimed[path]!r}'
+        if reason is not None:
+            yield Refused(s3_url(bucket, key), reason)
+            continue
+        if check_collisions:
+            claimed[path] = key
+        yield FileDownload(bucket, key, path, entry['Size'], entry.get('ETag'))
+
+
+def iter_copy(
+    entries: Iterable[dict],
+    source_bucket: str,
+    source_prefix: str,
+    bucket: str,
+    prefix: str,
+    filters: Sequence[Filter] = (),
+    use_listed_etags: bool = False,
+) -> Iterator[FileCopy]:
+    """Stream the copies of listed ``entries`` from ``source_prefix`` to ``prefix``.
+
+    ``use_listed_etags`` hands each entry's ``ETag`` to its copy (see ``FileCopy``).
+    """
+    validate_filters(filters)
+    for entry in entries:
         relative = relative_key(entry['Key'], source_prefix)
         if is_folder_marker(relative) or not is_selected(relative, filters):
             continue
         target = key_for(relative, prefix)
-        items.append(
-            FileCopy(source_bucket, entry['Key'], bucket, target, entry['Size'])
-        )
-    return Plan(tuple(items))
+        etag = entry.get('ETag') if use_listed_etags else None
+        yield FileCopy(source_bucket, entry['Key'], bucket, target, entry['Size'], etag)
+
+
+def _collect(entries: Iterable[FileTransfer | Refused]) -> Plan:
+    items: list[FileTransfer] = []
+    refused: list[Refused] = []
+    for entry in entries:
+        if isinstance(entry, Refused):
+            refused.append(entry)
+        else:
+            items.append(entry)
+    return Plan(tuple(items), tuple(refused))
 
 
 def list_objects(client: Any, bucket: str, prefix: str) -> Iterator[dict]:
