@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import CancelledError
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import unquote_plus
 
 from s3transfer.directory import (
@@ -333,7 +333,7 @@ def _parse_manifest(job: Job, bucket: str, prefix: str) -> Iterator[_Parsed]:
 
 def _open_manifest(path: str) -> IO[bytes]:
     if path.endswith('.gz'):
-        return gzip.open(path, 'rb')
+        return cast(IO[bytes], gzip.open(path, 'rb'))
     return open(path, 'rb')
 
 
