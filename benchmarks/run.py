@@ -25,6 +25,9 @@ from pathlib import Path
 
 from payload import file_crc, key_pos, pattern_crc, write_pattern_file
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
+from s3transfer.sizes import parse_size  # noqa: E402  (the package's one parser)
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 VENVS = HERE / '.venvs'
@@ -42,19 +45,11 @@ WORKLOADS = (
 FLOOR_WORKLOADS = ('down_small', 'up_small')
 BUCKET = 'bench'
 PINS = ['boto3==1.44.5', 'botocore==1.44.5']
-_UNITS = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}
 _CHILD_ENV = {
     'AWS_CONFIG_FILE': os.devnull,
     'AWS_SHARED_CREDENTIALS_FILE': os.devnull,
     'AWS_EC2_METADATA_DISABLED': 'true',
 }
-
-
-def parse_size(text: str) -> int:
-    """``'64K'``, ``'256M'``, ``'1G'`` or plain bytes → bytes."""
-    text = text.strip().upper().removesuffix('IB').removesuffix('B')
-    unit = text[-1] if text and text[-1] in _UNITS else ''
-    return int(float(text[: len(text) - len(unit)]) * _UNITS[unit])
 
 
 # -- virtualenvs ------------------------------------------------------------------

@@ -31,6 +31,7 @@ class ProgressSnapshot:
     files_failed: int
     files_total: int
     elapsed: float
+    bytes_failed: int = 0
 
 
 class ProgressTally:
@@ -45,6 +46,7 @@ class ProgressTally:
         self._files_done = 0
         self._files_failed = 0
         self._files_total = 0
+        self._bytes_failed = 0
 
     def expect(self, size: int) -> None:
         """Count one more file of ``size`` bytes in the set."""
@@ -56,6 +58,12 @@ class ProgressTally:
         """Record ``amount`` bytes moved (negative when a request was retried)."""
         with self._lock:
             self._bytes_done += amount
+
+    def fail_bytes(self, moved: int, size: int) -> None:
+        """Count a failed file's ``size`` as failed, taking back the ``moved`` bytes."""
+        with self._lock:
+            self._bytes_done -= moved
+            self._bytes_failed += size
 
     def finish_file(self, failed: bool) -> None:
         """Record one file as finished, successfully or not."""
@@ -73,26 +81,38 @@ class ProgressTally:
                 files_failed=self._files_failed,
                 files_total=self._files_total,
                 elapsed=self._clock() - self._start,
+                bytes_failed=self._bytes_failed,
             )
 
-    def subscriber(self) -> BaseSubscriber:
-        """Return a subscriber that feeds this tally from one transfer."""
-        return _TallySubscriber(self)
+    def subscriber(self, size: int | None = None) -> BaseSubscriber:
+        """Return a subscriber that feeds this tally from one transfer of ``size``.
+
+        If the transfer fails, its bytes move from done to failed.
+        """
+        return _TallySubscriber(self, size)
 
 
 class _TallySubscriber(BaseSubscriber):
     """Feeds a ``ProgressTally`` with one transfer's progress and outcome."""
 
-    def __init__(self, tally: ProgressTally) -> None:
+    def __init__(self, tally: ProgressTally, size: int | None = None) -> None:
         self._tally = tally
+        self._size = size
+        self._lock = threading.Lock()  # parts report progress from several threads
+        self._moved = 0
 
     def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+        with self._lock:
+            self._moved += bytes_transferred
         self._tally.add_bytes(bytes_transferred)
 
     def on_done(self, future: Any, **kwargs: Any) -> None:
         try:
             future.result()
         except BaseException:
+            with self._lock:
+                moved = self._moved
+            self._tally.fail_bytes(moved, moved if self._size is None else self._size)
             self._tally.finish_file(failed=True)
         else:
             self._tally.finish_file(failed=False)

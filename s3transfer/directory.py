@@ -14,11 +14,12 @@ order against the path relative to the source (``/``-separated, ``*`` also match
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import stat
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -35,6 +36,7 @@ STOP = 'stop'
 POLICIES = (CONTINUE, STOP)
 
 Filter = tuple[str, str]
+FileDoneCallback = Callable[['FileTransfer', BaseException | None], None]
 
 _ANY_SEPARATORS = ('/', '\\')
 _LOCAL_SEPARATORS = tuple({'/', os.sep, os.altsep or '/'})
@@ -163,6 +165,7 @@ class FileUpload:
     bucket: str
     key: str
     size: int
+    extra_args: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def source(self) -> str:
@@ -176,7 +179,13 @@ class FileUpload:
         self, manager: TransferManager, subscribers: list[Any]
     ) -> TransferFuture:
         """Start the upload."""
-        return manager.upload(self.path, self.bucket, self.key, subscribers=subscribers)
+        return manager.upload(
+            self.path,
+            self.bucket,
+            self.key,
+            extra_args=dict(self.extra_args) or None,
+            subscribers=subscribers,
+        )
 
 
 @dataclass(frozen=True)
@@ -188,6 +197,7 @@ class FileDownload:
     path: str
     size: int
     etag: str | None = None
+    extra_args: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def source(self) -> str:
@@ -207,7 +217,11 @@ class FileDownload:
         if self.etag is not None:
             subscribers = [_KnownObject(self.size, self.etag), *subscribers]
         return manager.download(
-            self.bucket, self.key, self.path, subscribers=subscribers
+            self.bucket,
+            self.key,
+            self.path,
+            extra_args=dict(self.extra_args) or None,
+            subscribers=subscribers,
         )
 
 
@@ -221,6 +235,7 @@ class FileCopy:
     key: str
     size: int
     etag: str | None = None
+    extra_args: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def source(self) -> str:
@@ -241,7 +256,13 @@ class FileCopy:
         copy_source = {'Bucket': self.source_bucket, 'Key': self.source_key}
         if self.etag is not None and self.size < manager.config.multipart_threshold:
             subscribers = [_KnownObject(self.size, self.etag), *subscribers]
-        return manager.copy(copy_source, self.bucket, self.key, subscribers=subscribers)
+        return manager.copy(
+            copy_source,
+            self.bucket,
+            self.key,
+            extra_args=dict(self.extra_args) or None,
+            subscribers=subscribers,
+        )
 
 
 class _KnownObject(BaseSubscriber):
@@ -276,10 +297,17 @@ class Plan:
 
 
 def plan_upload(
-    source_dir: str, bucket: str, prefix: str = '', filters: Sequence[Filter] = ()
+    source_dir: str,
+    bucket: str,
+    prefix: str = '',
+    filters: Sequence[Filter] = (),
+    extra_args: Mapping[str, Any] | None = None,
 ) -> Plan:
-    """Plan uploading every selected regular file under ``source_dir``."""
-    return _collect(iter_upload(source_dir, bucket, prefix, filters))
+    """Plan uploading every selected regular file under ``source_dir``.
+
+    ``extra_args`` (as for ``TransferManager.upload``) go with every file.
+    """
+    return _collect(iter_upload(source_dir, bucket, prefix, filters), extra_args)
 
 
 def plan_download(
@@ -288,12 +316,14 @@ def plan_download(
     prefix: str,
     dest_dir: str,
     filters: Sequence[Filter] = (),
+    extra_args: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Plan downloading every selected key under ``prefix`` into ``dest_dir``."""
     return _collect(
         iter_download(
             list_objects(client, bucket, prefix), bucket, prefix, dest_dir, filters
-        )
+        ),
+        extra_args,
     )
 
 
@@ -304,11 +334,13 @@ def plan_copy(
     bucket: str,
     prefix: str,
     filters: Sequence[Filter] = (),
+    extra_args: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Plan copying every selected key under ``source_prefix`` to ``prefix``."""
     entries = list_objects(client, source_bucket, source_prefix)
     return _collect(
-        iter_copy(entries, source_bucket, source_prefix, bucket, prefix, filters)
+        iter_copy(entries, source_bucket, source_prefix, bucket, prefix, filters),
+        extra_args,
     )
 
 
@@ -390,12 +422,18 @@ def iter_copy(
         yield FileCopy(source_bucket, entry['Key'], bucket, target, entry['Size'], etag)
 
 
-def _collect(entries: Iterable[FileTransfer | Refused]) -> Plan:
+def _collect(
+    entries: Iterable[FileTransfer | Refused],
+    extra_args: Mapping[str, Any] | None = None,
+) -> Plan:
     items: list[FileTransfer] = []
     refused: list[Refused] = []
+    extra = dict(extra_args or {})
     for entry in entries:
         if isinstance(entry, Refused):
             refused.append(entry)
+        elif extra and isinstance(entry, FileUpload | FileDownload | FileCopy):
+            items.append(dataclasses.replace(entry, extra_args=extra))
         else:
             items.append(entry)
     return Plan(tuple(items), tuple(refused))
@@ -463,11 +501,17 @@ class DirectoryResult:
 class DirectoryTransferFuture:
     """Aggregate of one ``TransferFuture`` per file, with progress for the set."""
 
-    def __init__(self, plan: Plan, policy: str = CONTINUE) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        policy: str = CONTINUE,
+        on_file_done: FileDoneCallback | None = None,
+    ) -> None:
         if policy not in POLICIES:
             raise ValueError(f'policy must be one of {POLICIES}, not {policy!r}')
         self._plan = plan
         self._policy = policy
+        self._on_file_done = on_file_done
         self._lock = threading.Lock()
         self._all_done = threading.Event()
         self._tally = ProgressTally()
@@ -519,7 +563,11 @@ class DirectoryTransferFuture:
             if self._should_skip(item):
                 continue
             # The watcher goes last: once the set is done, every on_done has run.
-            watchers = [self._tally.subscriber(), *subscribers, _Watcher(self, item)]
+            watchers = [
+                self._tally.subscriber(item.size),
+                *subscribers,
+                _Watcher(self, item),
+            ]
             try:
                 future = item.submit(manager, watchers)
             except Exception as error:  # e.g. the folder could not be created
@@ -545,6 +593,8 @@ class DirectoryTransferFuture:
             future.cancel()
 
     def _record(self, item: FileTransfer, error: BaseException | None) -> None:
+        if self._on_file_done is not None:
+            self._on_file_done(item, error)
         stop = self._policy == STOP and _is_failure(error)
         with self._lock:
             self._outcomes[item] = error
@@ -603,12 +653,15 @@ def submit_plan(
     plan: Plan,
     policy: str = CONTINUE,
     subscribers: Iterable[Any] = (),
+    on_file_done: FileDoneCallback | None = None,
 ) -> DirectoryTransferFuture:
     """Submit one transfer per planned file; ``policy`` is ``'continue'`` or ``'stop'``.
 
     With ``'stop'`` the first failure cancels the other files and submits no more.
+    ``on_file_done(item, error)`` runs as each file finishes (``error`` is ``None``
+    on success), from a transfer thread, before the set counts as done.
     """
-    aggregate = DirectoryTransferFuture(plan, policy)
+    aggregate = DirectoryTransferFuture(plan, policy, on_file_done)
     aggregate._submit_all(manager, list(subscribers))
     return aggregate
 
@@ -621,9 +674,10 @@ def upload_directory(
     filters: Sequence[Filter] = (),
     policy: str = CONTINUE,
     subscribers: Iterable[Any] = (),
+    extra_args: Mapping[str, Any] | None = None,
 ) -> DirectoryTransferFuture:
     """Upload the selected files under ``source_dir`` to ``bucket`` under ``prefix``."""
-    plan = plan_upload(source_dir, bucket, prefix, filters)
+    plan = plan_upload(source_dir, bucket, prefix, filters, extra_args)
     return submit_plan(manager, plan, policy, subscribers)
 
 
@@ -635,9 +689,10 @@ def download_directory(
     filters: Sequence[Filter] = (),
     policy: str = CONTINUE,
     subscribers: Iterable[Any] = (),
+    extra_args: Mapping[str, Any] | None = None,
 ) -> DirectoryTransferFuture:
     """Download the selected keys under ``prefix`` into ``dest_dir``, safely."""
-    plan = plan_download(manager.client, bucket, prefix, dest_dir, filters)
+    plan = plan_download(manager.client, bucket, prefix, dest_dir, filters, extra_args)
     return submit_plan(manager, plan, policy, subscribers)
 
 
@@ -650,9 +705,16 @@ def copy_directory(
     filters: Sequence[Filter] = (),
     policy: str = CONTINUE,
     subscribers: Iterable[Any] = (),
+    extra_args: Mapping[str, Any] | None = None,
 ) -> DirectoryTransferFuture:
     """Copy the selected keys under ``source_prefix`` to ``bucket`` under ``prefix``."""
     plan = plan_copy(
-        manager.client, source_bucket, source_prefix, bucket, prefix, filters
+        manager.client,
+        source_bucket,
+        source_prefix,
+        bucket,
+        prefix,
+        filters,
+        extra_args,
     )
     return submit_plan(manager, plan, policy, subscribers)

@@ -46,10 +46,10 @@ from s3transfer.manager import TransferConfig
         ('1024', 1024),
         ('8MiB', 8 * 1024**2),
         ('8mib', 8 * 1024**2),
-        ('5MB', 5 * 1000**2),
+        ('5MB', 5 * 1024**2),
         ('1.5KiB', 1536),
-        ('2G', 2 * 1000**3),
-        (' 3 kb ', 3000),
+        ('2G', 2 * 1024**3),
+        (' 3 kb ', 3072),
     ],
 )
 def test_parse_size(text, expected):
@@ -107,7 +107,7 @@ def test_transfer_config_flags_override_only_what_is_given():
     default = TransferConfig()
     assert config.multipart_threshold == 16 * 1024**2
     assert config.max_request_concurrency == 3
-    assert config.max_bandwidth == 1000**2
+    assert config.max_bandwidth == 1024**2
     assert config.multipart_chunksize == default.multipart_chunksize
     assert config.num_download_attempts == default.num_download_attempts
 

@@ -289,17 +289,21 @@ class _FakeManager:
         self.calls = []
         self.pending = {}
         self._immediate = immediate  # key -> error (None = success), run at submit
+        self.extra_args = {}  # key -> extra_args of its call
 
-    def upload(self, fileobj, bucket, key, subscribers=None):
+    def upload(self, fileobj, bucket, key, extra_args=None, subscribers=None):
         self.calls.append(('upload', fileobj, bucket, key))
+        self.extra_args[key] = extra_args
         return self._start(key, CallArgs(fileobj=fileobj, subscribers=subscribers))
 
-    def download(self, bucket, key, fileobj, subscribers=None):
+    def download(self, bucket, key, fileobj, extra_args=None, subscribers=None):
         self.calls.append(('download', bucket, key, fileobj))
+        self.extra_args[key] = extra_args
         return self._start(key, CallArgs(fileobj=fileobj, subscribers=subscribers))
 
-    def copy(self, copy_source, bucket, key, subscribers=None):
+    def copy(self, copy_source, bucket, key, extra_args=None, subscribers=None):
         self.calls.append(('copy', copy_source, bucket, key))
+        self.extra_args[key] = extra_args
         return self._start(key, CallArgs(subscribers=subscribers))
 
     def _start(self, key, call_args):
@@ -461,3 +465,53 @@ def test_the_set_is_done_only_after_every_subscriber_saw_its_file():
     manager.finish('a')
     assert seen == [(False, 1)]
     assert aggregate.done()
+
+
+def test_on_file_done_reports_each_file_as_it_finishes():
+    manager = _FakeManager()
+    seen = []
+    future = submit_plan(
+        manager,
+        _uploads('a', 'b'),
+        on_file_done=lambda item, error: seen.append((item.key, error)),
+    )
+    boom = RuntimeError('boom')
+    manager.finish('b', boom)
+    assert seen == [('b', boom)]
+    manager.finish('a')
+    assert seen == [('b', boom), ('a', None)]
+    assert future.wait(1)
+
+
+def test_failed_files_count_their_bytes_as_failed_not_done():
+    manager = _FakeManager()
+    future = submit_plan(manager, _uploads('a', 'b', 'c'))
+    manager.finish('a', RuntimeError('x'), progress=6)
+    manager.finish('b', progress=10)
+    manager.finish('c', RuntimeError('y'))
+    progress = future.progress()
+    assert (progress.bytes_done, progress.bytes_failed) == (10, 20)
+    assert (progress.files_done, progress.files_failed) == (3, 2)
+
+
+def test_extra_args_go_with_every_planned_file(tmp_path):
+    write_tree(tmp_path, {'a.txt': b'1', 'd/b.txt': b'2'})
+    extra = {'StorageClass': 'STANDARD_IA'}
+    plan = plan_upload(str(tmp_path), 'bkt', 'p', extra_args=extra)
+    assert [item.extra_args for item in plan.items] == [extra, extra]
+    manager = _FakeManager()
+    submit_plan(manager, plan)
+    assert manager.extra_args == {'p/a.txt': extra, 'p/d/b.txt': extra}
+    # No extra_args: the calls carry none (exactly the faithful upload call).
+    manager = _FakeManager()
+    submit_plan(manager, plan_upload(str(tmp_path), 'bkt', 'p'))
+    assert manager.extra_args == {'p/a.txt': None, 'p/d/b.txt': None}
+
+
+def test_copy_and_download_plans_carry_extra_args(tmp_path):
+    client = _ListingClient([('src/k', 3)])
+    extra = {'RequestPayer': 'requester'}
+    copy = plan_copy(client, 'bkt', 'src', 'dst-bkt', 'dst', extra_args=extra)
+    assert copy.items[0].extra_args == extra
+    down = plan_download(client, 'bkt', 'src', str(tmp_path), extra_args=extra)
+    assert down.items[0].extra_args == extra
