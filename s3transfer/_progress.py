@@ -1,7 +1,8 @@
-"""Progress of a set of transfers: one thread-safe tally, pure formatting, displays.
+"""Progress of a set of transfers: one thread-safe tally and pure formatting.
 
 Everything that counts bytes or files for the command line and directory transfers
-lives here; subscribers feed the tally, displays only read snapshots of it.
+lives here; subscribers feed the tally; the command line's displays
+(``s3transfer.cli.output``) only read snapshots of it. One unit system: binary (KiB).
 """
 
 from __future__ import annotations
@@ -10,15 +11,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from s3transfer.subscribers import BaseSubscriber
 
 _UNITS = ('B', 'KiB', 'MiB', 'GiB', 'TiB')
-# tqdm's default layout, with the byte unit after both counts ('1.8MB/2.1MB').
-_BAR_FORMAT = (
-    '{l_bar}{bar}| {n_fmt}B/{total_fmt}B [{elapsed}<{remaining}, {rate_fmt}{postfix}]'
-)
 
 
 @dataclass(frozen=True)
@@ -152,14 +149,21 @@ def eta(snapshot: ProgressSnapshot) -> float | None:
 
 
 def percent(snapshot: ProgressSnapshot) -> int:
-    """Whole percent of bytes done; an empty set counts files instead."""
+    """Whole percent of bytes done; an empty set counts files instead.
+
+    Never 100 before every file has finished.
+    """
     if snapshot.bytes_total > 0:
         done, total = snapshot.bytes_done, snapshot.bytes_total
     else:
         done, total = snapshot.files_done, snapshot.files_total
     if total <= 0:
         return 100
-    return min(100, max(0, done * 100 // total))
+    value = min(100, max(0, done * 100 // total))
+    # All bytes sent is not done while a file still waits for its last request.
+    if snapshot.files_done < snapshot.files_total:
+        value = min(value, 99)
+    return value
 
 
 def format_line(snapshot: ProgressSnapshot) -> str:
@@ -169,90 +173,13 @@ def format_line(snapshot: ProgressSnapshot) -> str:
     return (
         f'{format_size(snapshot.bytes_done)} / {format_size(snapshot.bytes_total)} '
         f'({percent(snapshot)}%), {format_size(rate(snapshot))}/s, '
-        f'ETA {eta_text}, files {snapshot.files_done}/{snapshot.files_total}'
+        f'ETA {eta_text}, {format_files(snapshot)}'
     )
 
 
-class PlainDisplay:
-    """Prints a progress line every ``interval`` seconds: for logs and pipes."""
-
-    def __init__(self, stream: TextIO, interval: float = 1.0) -> None:
-        self._stream = stream
-        self._interval = interval
-        self._last: float | None = None
-
-    def update(self, snapshot: ProgressSnapshot) -> None:
-        """Print a line if ``interval`` has passed since the last one."""
-        if self._last is None or snapshot.elapsed - self._last >= self._interval:
-            self._last = snapshot.elapsed
-            self._print(snapshot)
-
-    def close(self, snapshot: ProgressSnapshot) -> None:
-        """Print the final line."""
-        self._print(snapshot)
-
-    def _print(self, snapshot: ProgressSnapshot) -> None:
-        print(f'progress: {format_line(snapshot)}', file=self._stream, flush=True)
-
-
-class TerminalDisplay:
-    """A live bar (bytes, rate, ETA, files) redrawn in place on a terminal."""
-
-    def __init__(self, stream: TextIO) -> None:
-        from tqdm import tqdm
-
-        self._bar = tqdm(
-            total=0,
-            unit='B',
-            unit_scale=True,
-            bar_format=_BAR_FORMAT,
-            file=stream,
-            dynamic_ncols=True,
-            mininterval=0,
-            miniters=1,
-            delay=1e-9,  # no empty bar drawn at creation, only from the first update
-        )
-
-    def update(self, snapshot: ProgressSnapshot) -> None:
-        """Redraw the bar with ``snapshot``."""
-        self._bar.total = snapshot.bytes_total
-        self._bar.set_postfix_str(
-            f'files {snapshot.files_done}/{snapshot.files_total}', refresh=False
-        )
-        delta = snapshot.bytes_done - self._bar.n
-        if delta > 0:
-            # update() (not assigning n) keeps tqdm's rate and ETA estimates right.
-            self._bar.update(delta)
-        else:
-            self._bar.n = snapshot.bytes_done
-            self._bar.refresh()
-
-    def close(self, snapshot: ProgressSnapshot) -> None:
-        """Draw the final state and leave the cursor on a fresh line."""
-        self.update(snapshot)
-        self._bar.close()
-
-
-class NullDisplay:
-    """Shows nothing (``--quiet``)."""
-
-    def update(self, snapshot: ProgressSnapshot) -> None:
-        """Ignore the update."""
-
-    def close(self, snapshot: ProgressSnapshot) -> None:
-        """Ignore the end."""
-
-
-Display = PlainDisplay | TerminalDisplay | NullDisplay
-
-
-def make_display(stream: TextIO, quiet: bool) -> Display:
-    """Choose the display: none when quiet, a live bar on a terminal, else lines."""
-    if quiet:
-        return NullDisplay()
-    if stream.isatty():
-        try:
-            return TerminalDisplay(stream)
-        except ImportError:
-            pass  # the 'cli' extra (tqdm) is not installed: fall back to lines
-    return PlainDisplay(stream)
+def format_files(snapshot: ProgressSnapshot) -> str:
+    """``'files 3/10'``, with ``', 2 failed'`` when some failed."""
+    text = f'files {snapshot.files_done}/{snapshot.files_total}'
+    if snapshot.files_failed:
+        text += f', {snapshot.files_failed} failed'
+    return text

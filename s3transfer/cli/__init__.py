@@ -16,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from s3transfer.cli import output
 from s3transfer.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -24,8 +25,10 @@ from s3transfer.cli.common import (
     UsageError,
     printable,
 )
-from s3transfer.cli.config import transfer_config
+from s3transfer.cli.config import profile_settings, transfer_config
+from s3transfer.cli.cp import to_stdout
 from s3transfer.cli.endpoint import endpoint, make_client
+from s3transfer.cli.errors import describe_error
 from s3transfer.cli.parser import build_parser, command
 
 __all__ = ['main', 'build_parser']
@@ -44,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f's3transfer: error: {printable(str(error))}', file=sys.stderr)
         return EXIT_USAGE
     except Exception as error:
-        message = printable(str(error) or type(error).__name__)
+        message = printable(describe_error(error))
         print(f's3transfer: error: {message}', file=sys.stderr)
         return EXIT_FAILED
 
@@ -53,10 +56,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.local and args.endpoint_url:
         raise UsageError('--local and --endpoint-url exclude each other')
     entry = command(args.command)
-    config = transfer_config(args)
+    config = transfer_config(args, profile_settings(args))
     with endpoint(args) as endpoint_url:
         client = make_client(args, endpoint_url, config)
         if args.local:
             for bucket in entry.buckets(args):
                 client.create_bucket(Bucket=bucket)
-        return entry.run(Context(client, config, args))
+        out = output.from_args(args, data_on_stdout=to_stdout(args))
+        return entry.run(Context(client, config, args, out))

@@ -25,6 +25,7 @@ from s3transfer.cli.common import (
 )
 from s3transfer.directory import (
     CONTINUE,
+    DirectoryResult,
     Plan,
     list_objects,
     normalize_prefix,
@@ -61,7 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
-    """Run the three phases in a fresh prefix, then remove what was written."""
+    """Run the three phases in a fresh prefix, then remove what was written.
+
+    A clean-up failure is reported on its own and never hides a phase's failure.
+    """
     client, config, args = ctx.client, ctx.config, ctx.args
     bucket = args.bucket or (LOCAL_BUCKET if args.local else None)
     if bucket is None:
@@ -69,14 +73,19 @@ def run(ctx: Context) -> int:
     # A fresh folder per run: nothing else is listed, and cleanup touches only it.
     run_prefix = normalize_prefix(args.prefix) + uuid.uuid4().hex[:12] + '/'
     work = tempfile.mkdtemp(prefix='s3transfer-bench-')
+    cleaned = False
     try:
         ok = _bench_phases(client, config, args, bucket, run_prefix, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        _delete_prefix(client, config, bucket, run_prefix)
+        try:
+            _delete_prefix(client, config, bucket, run_prefix)
+            cleaned = True
+        except Exception as error:
+            ctx.out.failure(f'bench: removing s3://{bucket}/{run_prefix}', error)
     if not ok:
         output.error('bench: a transfer failed or the data did not round-trip')
-    return EXIT_OK if ok else EXIT_FAILED
+    return EXIT_OK if ok and cleaned else EXIT_FAILED
 
 
 def _bench_phases(
@@ -103,13 +112,24 @@ def _bench_phase(
 ) -> bool:
     size = sum(item.size for item in plan.items)
     cpu_start = time.process_time()
-    # Bench output stays a table: a live bar only on a terminal, never plain lines.
+    # Bench output stays a table: a live bar only on a terminal (cleared before the
+    # row is printed), never plain lines; failures are printed as they happen.
     live = not quiet and sys.stdout.isatty()
-    result, elapsed = output.run_plan(client, config, plan, CONTINUE, quiet=not live)
+    out = output.Output(progress=live, file_lines=False)
+    result, elapsed = output.run_plan(client, config, plan, CONTINUE, out)
     cpu = time.process_time() - cpu_start
-    output.report(result, elapsed, quiet=True)
-    print(bench_line(name, size, len(plan.items), elapsed, cpu), flush=True)
+    if result.ok:
+        print(bench_line(name, size, len(plan.items), elapsed, cpu), flush=True)
+    else:
+        print(failed_line(name, result), flush=True)
     return result.ok
+
+
+def failed_line(name: str, result: DirectoryResult) -> str:
+    """The row of a phase that failed: no rate, how many files failed."""
+    total = len(result.succeeded) + len(result.failed) + len(result.cancelled)
+    bad = len(result.failed) + len(result.cancelled) + len(result.refused)
+    return f'{name:<8} FAILED: {bad} of {total + len(result.refused)} file(s) failed'
 
 
 def bench_line(name: str, size: int, files: int, elapsed: float, cpu: float) -> str:
@@ -167,4 +187,9 @@ COMMAND = Command(
     add_arguments=add_arguments,
     run=run,
     buckets=_buckets,
+    examples=(
+        ('s3transfer bench --local', 'a quick run against an embedded S3 server'),
+        ('s3transfer bench --bucket my-bucket --size 1GiB --files 8', 'real S3'),
+    ),
+    exit_codes='1: a phase failed, the data did not round-trip, or clean-up failed',
 )

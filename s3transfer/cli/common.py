@@ -7,10 +7,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s3transfer import sizes
 from s3transfer.manager import TransferConfig
+
+if TYPE_CHECKING:
+    from s3transfer.cli.output import Output
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -82,11 +85,13 @@ def printable(text: str) -> str:
 
 @dataclass(frozen=True)
 class Context:
-    """What a running command gets: the S3 client, its transfer settings, the flags."""
+    """What a running command gets: the S3 client, its transfer settings, the flags,
+    and where to report what happens."""
 
     client: Any
     config: TransferConfig
     args: argparse.Namespace
+    out: Output
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,9 @@ class Command:
     """One sub-command: its help, its own arguments, and how to run it.
 
     ``options`` names the shared option groups (``options.GROUPS``) it accepts;
-    ``buckets`` returns the buckets that ``--local`` creates before ``run``.
+    ``buckets`` returns the buckets that ``--local`` creates before ``run``;
+    ``examples`` are ``(command line, what it does)`` pairs shown by ``--help``;
+    ``exit_codes`` explains the codes it returns beyond the common ones.
     """
 
     name: str
@@ -104,4 +111,5 @@ class Command:
     run: Callable[[Context], int]
     buckets: Callable[[argparse.Namespace], list[str]]
     options: Sequence[str] = ('endpoint', 'transfer', 'output')
-    examples: Sequence[str] = field(default=())
+    examples: Sequence[tuple[str, str]] = field(default=())
+    exit_codes: str = ''

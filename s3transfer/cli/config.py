@@ -1,48 +1,156 @@
-"""Transfer settings of a run: the ``TransferConfig`` built from the flags."""
+"""Transfer settings of a run: flags, then the ``s3`` section of ``~/.aws/config``,
+then ``TransferConfig``'s defaults (the AWS CLI's precedence).
+
+The file's keys and units are the AWS CLI's (``max_concurrent_requests``,
+``max_queue_size``, ``multipart_threshold``, ``multipart_chunksize``,
+``max_bandwidth``; sizes such as ``8MB`` = 8 MiB, rates such as ``50MB/s``).
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from s3transfer.cli.common import parse_size, positive_int
+from s3transfer import sizes
+from s3transfer._progress import format_size
+from s3transfer.cli.common import UsageError, parse_size, positive_int
 from s3transfer.manager import TransferConfig
 
-# TransferConfig settings exposed as flags: (flag, attribute, parser, help).
-CONFIG_FLAGS: tuple[tuple[str, str, Callable[[str], int], str], ...] = (
-    ('--multipart-threshold', 'multipart_threshold', parse_size, 'multipart from'),
-    ('--multipart-chunksize', 'multipart_chunksize', parse_size, 'part size'),
-    ('--max-concurrency', 'max_request_concurrency', positive_int, 'request threads'),
-    (
+
+def _parse_rate(text: str) -> int:
+    try:
+        return sizes.parse_rate(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``TransferConfig`` setting: its flag, its ``~/.aws/config`` s3 key."""
+
+    flag: str
+    attribute: str
+    parse: Callable[[str], int]
+    help: str
+    config_key: str | None = None
+
+    @property
+    def is_size(self) -> bool:
+        """Whether the value is a byte count (shown and parsed with units)."""
+        return self.parse in (parse_size, _parse_rate)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        '--multipart-threshold',
+        'multipart_threshold',
+        parse_size,
+        'files from this size go in parts',
+        'multipart_threshold',
+    ),
+    Setting(
+        '--multipart-chunksize',
+        'multipart_chunksize',
+        parse_size,
+        'part size',
+        'multipart_chunksize',
+    ),
+    Setting(
+        '--max-concurrency',
+        'max_request_concurrency',
+        positive_int,
+        'requests in flight',
+        'max_concurrent_requests',
+    ),
+    Setting(
         '--max-submission-concurrency',
         'max_submission_concurrency',
         positive_int,
         'submission threads',
     ),
-    ('--max-queue-size', 'max_request_queue_size', positive_int, 'queued requests'),
-    ('--io-chunksize', 'io_chunksize', parse_size, 'bytes per download write'),
-    ('--num-download-attempts', 'num_download_attempts', positive_int, 'per GET'),
-    (
+    Setting(
+        '--max-queue-size',
+        'max_request_queue_size',
+        positive_int,
+        'queued requests',
+        'max_queue_size',
+    ),
+    Setting('--io-chunksize', 'io_chunksize', parse_size, 'bytes per download write'),
+    Setting(
+        '--num-download-attempts', 'num_download_attempts', positive_int, 'per GET'
+    ),
+    Setting(
         '--max-in-memory-upload-chunks',
         'max_in_memory_upload_chunks',
         positive_int,
         'buffered upload parts',
     ),
-    (
+    Setting(
         '--max-in-memory-download-chunks',
         'max_in_memory_download_chunks',
         positive_int,
         'buffered download chunks',
     ),
-    ('--max-bandwidth', 'max_bandwidth', parse_size, 'bytes per second'),
+    Setting(
+        '--max-bandwidth',
+        'max_bandwidth',
+        _parse_rate,
+        'bytes per second, e.g. 50MB/s',
+        'max_bandwidth',
+    ),
 )
+# The same as (flag, attribute, parser, help) tuples.
+CONFIG_FLAGS = tuple((s.flag, s.attribute, s.parse, s.help) for s in SETTINGS)
 
 
-def transfer_config(args: argparse.Namespace) -> TransferConfig:
-    """A ``TransferConfig`` with the defaults overridden by the given flags."""
-    settings = {
-        attribute: getattr(args, attribute)
-        for _, attribute, _, _ in CONFIG_FLAGS
-        if getattr(args, attribute, None) is not None
-    }
-    return TransferConfig(**settings)
+def help_text(setting: Setting) -> str:
+    """The flag's help with its default and the ``~/.aws/config`` key that sets it."""
+    default = getattr(TransferConfig(), setting.attribute)
+    if default is None:
+        shown = 'none'
+    elif setting.is_size:
+        shown = format_size(default).replace(' ', '').replace('.0', '')
+    else:
+        shown = str(default)
+    text = f'{setting.help} (default {shown}'
+    if setting.config_key:
+        text += f'; ~/.aws/config s3.{setting.config_key}'
+    return text + ')'
+
+
+def profile_settings(args: argparse.Namespace) -> Mapping[str, Any]:
+    """The ``s3`` section of the run's profile in the AWS config file (or ``{}``).
+
+    With ``--local`` only an explicit ``--profile`` is read.
+    """
+    import botocore.session
+
+    if args.local and not args.profile:
+        return {}
+    session = botocore.session.Session(profile=args.profile)
+    name = args.profile or session.profile or 'default'
+    profile = session.full_config.get('profiles', {}).get(name, {})
+    section = profile.get('s3', {})
+    return section if isinstance(section, dict) else {}
+
+
+def transfer_config(
+    args: argparse.Namespace, file_settings: Mapping[str, Any] | None = None
+) -> TransferConfig:
+    """A ``TransferConfig``: a flag beats the profile's s3 setting beats the default."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        flag_value = getattr(args, setting.attribute, None)
+        if flag_value is not None:
+            values[setting.attribute] = flag_value
+            continue
+        raw = (file_settings or {}).get(setting.config_key or '')
+        if raw is None or setting.config_key is None:
+            continue
+        try:
+            values[setting.attribute] = setting.parse(str(raw))
+        except (argparse.ArgumentTypeError, ValueError) as error:
+            raise UsageError(f'~/.aws/config s3.{setting.config_key}: {error}')
+    return TransferConfig(**values)

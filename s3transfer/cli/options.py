@@ -10,8 +10,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from s3transfer.cli.common import parse_size
-from s3transfer.cli.config import CONFIG_FLAGS
+from s3transfer.cli.attributes import add_attribute_options
+from s3transfer.cli.config import SETTINGS, help_text
 from s3transfer.directory import EXCLUDE, INCLUDE
 
 
@@ -29,16 +29,44 @@ def add_endpoint_options(group: Any) -> None:
 
 def add_transfer_options(group: Any) -> None:
     """``TransferConfig`` settings (part sizes, concurrency, bandwidth)."""
-    for flag, attribute, parser, text in CONFIG_FLAGS:
-        metavar = 'SIZE' if parser is parse_size else 'N'
+    for setting in SETTINGS:
         group.add_argument(
-            flag, dest=attribute, type=parser, metavar=metavar, help=text
+            setting.flag,
+            dest=setting.attribute,
+            type=setting.parse,
+            metavar='SIZE' if setting.is_size else 'N',
+            help=help_text(setting),
         )
 
 
 def add_output_options(group: Any) -> None:
     """What is printed while a command runs."""
-    group.add_argument('--quiet', action='store_true', help='print errors only')
+    group.add_argument(
+        '--quiet', action='store_true', help='print errors and warnings only'
+    )
+    group.add_argument(
+        '--only-show-errors',
+        action='store_true',
+        help='print errors and warnings only (the AWS CLI\'s name for --quiet)',
+    )
+    group.add_argument(
+        '--no-progress',
+        action='store_true',
+        help='no progress bar or progress lines (file lines stay)',
+    )
+    group.add_argument(
+        '--output',
+        choices=('text', 'json'),
+        default='text',
+        help='text lines, or one JSON object per event (default: text)',
+    )
+
+
+def add_dryrun_option(parser: Any) -> None:
+    """``--dryrun``: print what would be done, do nothing."""
+    parser.add_argument(
+        '--dryrun', action='store_true', help='show what would be done, do nothing'
+    )
 
 
 def add_filter_options(parser: Any) -> None:
@@ -69,4 +97,5 @@ GROUPS: dict[str, tuple[str, Callable[[Any], None]]] = {
     'endpoint': ('endpoint and credentials', add_endpoint_options),
     'transfer': ('transfer settings', add_transfer_options),
     'output': ('output', add_output_options),
+    'attributes': ('object attributes (AWS CLI names)', add_attribute_options),
 }

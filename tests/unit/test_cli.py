@@ -1,23 +1,18 @@
 """Unit tests for the s3transfer.cli package and s3transfer._progress (no sockets)."""
 
 import argparse
-import io
 import re
 
 import pytest
 
-from s3transfer import _progress, cli
+from s3transfer import cli
 from s3transfer._progress import (
-    NullDisplay,
-    PlainDisplay,
     ProgressSnapshot,
     ProgressTally,
-    TerminalDisplay,
     eta,
     format_duration,
     format_line,
     format_size,
-    make_display,
     percent,
     rate,
 )
@@ -153,7 +148,9 @@ def test_plan_cp_single_upload_names_the_key(tmp_path):
     path = tmp_path / 'report.csv'
     path.write_bytes(b'12345')
     into_folder = plan_cp(None, _cp_args(str(path), 's3://bkt/reports/'))
-    assert into_folder.items == (FileUpload(str(path), 'bkt', 'reports/report.csv', 5),)
+    csv = {'ContentType': 'text/csv'}  # guessed from the name
+    expected = FileUpload(str(path), 'bkt', 'reports/report.csv', 5, csv)
+    assert into_folder.items == (expected,)
     to_bucket = plan_cp(None, _cp_args(str(path), 's3://bkt'))
     assert to_bucket.items[0].key == 'report.csv'
     exact = plan_cp(None, _cp_args(str(path), 's3://bkt/x/y.csv'))
@@ -283,67 +280,16 @@ class _Future:
 
 def test_tally_subscriber_feeds_progress_and_outcomes():
     tally = ProgressTally()
-    subscriber = tally.subscriber()
-    subscriber.on_progress(future=_Future(), bytes_transferred=7)
-    subscriber.on_done(future=_Future())
-    subscriber.on_done(future=_Future(RuntimeError('x')))
+    ok, failing = tally.subscriber(7), tally.subscriber(5)
+    ok.on_progress(future=_Future(), bytes_transferred=7)
+    failing.on_progress(future=_Future(), bytes_transferred=3)
+    ok.on_done(future=_Future())
+    failing.on_done(future=_Future(RuntimeError('x')))
     snapshot = tally.snapshot()
-    assert (snapshot.bytes_done, snapshot.files_done, snapshot.files_failed) == (
-        7,
-        2,
-        1,
-    )
+    assert (snapshot.bytes_done, snapshot.bytes_failed) == (7, 5)
+    assert (snapshot.files_done, snapshot.files_failed) == (2, 1)
 
 
-def test_plain_display_prints_at_most_once_per_interval():
-    stream = io.StringIO()
-    display = PlainDisplay(stream, interval=1.0)
-    display.update(_snapshot(1, 10, elapsed=0.1))
-    display.update(_snapshot(2, 10, elapsed=0.5))
-    display.update(_snapshot(5, 10, elapsed=1.2))
-    display.close(_snapshot(10, 10, 1, 1, elapsed=1.3))
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 3
-    assert '(10%)' in lines[0] and '(50%)' in lines[1] and '(100%)' in lines[2]
-    assert all(line.startswith('progress: ') for line in lines)
-
-
-class _Terminal(io.StringIO):
-    def isatty(self):
-        return True
-
-
-def test_make_display_picks_by_stream_and_quiet():
-    assert isinstance(make_display(_Terminal(), quiet=True), NullDisplay)
-    assert isinstance(make_display(io.StringIO(), quiet=False), PlainDisplay)
-    assert isinstance(make_display(_Terminal(), quiet=False), TerminalDisplay)
-
-
-def test_make_display_without_tqdm_falls_back_to_lines(monkeypatch):
-    def no_tqdm(stream):
-        raise ImportError('no tqdm')
-
-    monkeypatch.setattr(_progress, 'TerminalDisplay', no_tqdm)
-    assert isinstance(make_display(_Terminal(), quiet=False), PlainDisplay)
-
-
-def test_terminal_display_redraws_in_place_and_ends_at_100_percent():
-    stream = _Terminal()
-    display = TerminalDisplay(stream)
-    display.update(_snapshot(256 * 1024, 1024**2, 0, 2, elapsed=0.5))
-    display.update(_snapshot(512 * 1024, 1024**2, 1, 2, elapsed=1.0))
-    display.close(_snapshot(1024**2, 1024**2, 2, 2, elapsed=2.0))
-    output = stream.getvalue()
-    assert '\r' in output
-    percents = [int(p) for p in re.findall(r'(\d+)%\|', output)]
-    assert percents[-1] == 100
-    assert percents == sorted(percents) and percents[0] < 100
-    assert 'files 2/2' in output
-    assert output.endswith('\n')
-
-
-def test_null_display_prints_nothing(capsys):
-    display = NullDisplay()
-    display.update(_snapshot())
-    display.close(_snapshot())
-    assert capsys.readouterr() == ('', '')
+def test_percent_stays_below_100_until_every_file_finished():
+    assert percent(_snapshot(done=10, total=10, files_done=0, files_total=1)) == 99
+    assert percent(_snapshot(done=10, total=10, files_done=1, files_total=1)) == 100
