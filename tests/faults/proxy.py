@@ -11,6 +11,8 @@ Actions:
   of the body, then reset the TCP connection (RST).
 * ``Truncate(after_bytes)`` - like ``Reset`` but closes cleanly, so the body ends
   before its ``Content-Length``.
+* ``Drop()`` - reset the connection once the request is read, without answering: the
+  request never reaches the server and the client sees its connection reset.
 * ``ErrorResponse(status, code)`` (``internal_error()``, ``slow_down()``) - answer with
   an S3 error document; the request never reaches the server.
 * ``Corrupt(offset, xor)`` - forward, but flip bits (``xor``) of the body byte at
@@ -155,6 +157,14 @@ class Truncate(Action):
     def handle(self, handler: _ProxyHandler, request: RequestInfo) -> None:
         handler.forward(request, body_limit=self.after_bytes)
         handler.close_connection = True
+
+
+@dataclass
+class Drop(Action):
+    """Reset the connection without answering; nothing reaches the server."""
+
+    def handle(self, handler: _ProxyHandler, request: RequestInfo) -> None:
+        handler.reset_connection()
 
 
 @dataclass

@@ -132,21 +132,36 @@ class Gate:
         self._event.set()
 
 
+def range_start(request: RequestInfo) -> int | None:
+    """The first byte of a ranged GetObject's ``Range`` (``bytes=N-...``)."""
+    value = request.headers.get('Range')
+    if not value or not value.startswith('bytes='):
+        return None
+    return int(value[len('bytes=') :].split('-', 1)[0])
+
+
 class FirstAttempts:
     """A ``Rule.match``: true for the first ``attempts`` requests of chosen parts.
 
     Picking parts by number (not by chance) keeps the fault pattern exact under any
-    thread interleaving.
+    thread interleaving. ``key`` says what identifies a part: its ``partNumber`` by
+    default, or e.g. ``range_start`` for ranged GETs.
     """
 
-    def __init__(self, part_numbers: Iterable[int], attempts: int = 1) -> None:
+    def __init__(
+        self,
+        part_numbers: Iterable[int],
+        attempts: int = 1,
+        key: Callable[[RequestInfo], int | None] = part_number,
+    ) -> None:
         self.part_numbers = frozenset(part_numbers)
         self._attempts = attempts
+        self._key = key
         self._seen: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def __call__(self, request: RequestInfo) -> bool:
-        number = part_number(request)
+        number = self._key(request)
         if number not in self.part_numbers:
             return False
         with self._lock:
