@@ -11,6 +11,8 @@ import threading
 import time
 from typing import Any
 
+from s3transfer import waiting
+
 
 class RequestExceededException(Exception):
     """A consumption request was refused; retry after ``retry_time`` seconds."""
@@ -105,11 +107,19 @@ class BandwidthLimitedStream:
             try:
                 self._leaky_bucket.consume(self._bytes_seen, self._request_token)
             except RequestExceededException as e:
-                self._time_utils.sleep(e.retry_time)
+                self._sleep_unless_failed(e.retry_time)
             else:
                 self._bytes_seen = 0
                 return
         raise self._transfer_coordinator.exception
+
+    def _sleep_unless_failed(self, seconds: float) -> None:
+        """Sleep ``seconds`` through the seam in short slices, stopping once the
+        transfer has failed or been cancelled (a slow limit must not delay Ctrl-C)."""
+        for step in waiting.slices(seconds):
+            if self._transfer_coordinator.exception:
+                return
+            self._time_utils.sleep(step)
 
     def signal_transferring(self) -> None:
         """The wrapped data is being sent: throttle it."""

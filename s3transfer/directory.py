@@ -24,7 +24,9 @@ from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from s3transfer import confined
 from s3transfer._progress import ProgressSnapshot, ProgressTally
+from s3transfer.confined import ConfinedFolder, ConfinedTempFile
 from s3transfer.futures import TransferFuture
 from s3transfer.manager import TransferManager
 from s3transfer.subscribers import BaseSubscriber
@@ -37,6 +39,9 @@ POLICIES = (CONTINUE, STOP)
 
 Filter = tuple[str, str]
 FileDoneCallback = Callable[['FileTransfer', BaseException | None], None]
+
+#: The longest object key S3 accepts, in UTF-8 bytes.
+MAX_KEY_BYTES = 1024
 
 _ANY_SEPARATORS = ('/', '\\')
 _LOCAL_SEPARATORS = tuple({'/', os.sep, os.altsep or '/'})
@@ -89,6 +94,11 @@ def is_folder_marker(relative: str) -> bool:
     return relative == '' or relative.endswith('/')
 
 
+def is_exact_key(relative: str) -> bool:
+    """Whether ``relative`` is the ``/``-join of its own parts (no ``//`` or ``.``)."""
+    return relative == '/'.join(_split_parts(relative, _ANY_SEPARATORS))
+
+
 def unsafe_key_reason(relative: str) -> str | None:
     """Why a relative key may not become a local path, or ``None`` if it may."""
     if '\x00' in relative:
@@ -98,8 +108,11 @@ def unsafe_key_reason(relative: str) -> str | None:
     if os.path.splitdrive(relative)[0]:
         return 'names a drive'
     # Judge with every platform's separators, so a\..\x is refused everywhere.
-    if '..' in _split_parts(relative, _ANY_SEPARATORS):
+    parts = _split_parts(relative, _ANY_SEPARATORS)
+    if '..' in parts:
         return 'contains a parent-folder (..) component'
+    if not parts:
+        return 'has no file name (only "." or empty path parts)'
     return None
 
 
@@ -198,6 +211,9 @@ class FileDownload:
     size: int
     etag: str | None = None
     extra_args: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    #: When set, ``path`` lies beneath this folder and is written without
+    #: following symlinks (folders are created when the file is first written).
+    root: ConfinedFolder | None = field(default=None, compare=False, repr=False)
 
     @property
     def source(self) -> str:
@@ -210,12 +226,14 @@ class FileDownload:
     def submit(
         self, manager: TransferManager, subscribers: list[Any]
     ) -> TransferFuture:
-        """Create the parent folder and start the download."""
+        """Start the download (into a confined temp file when ``root`` is set)."""
+        if self.etag is not None:
+            subscribers = [_KnownObject(self.size, self.etag), *subscribers]
+        if self.root is not None:
+            return self._submit_confined(manager, self.root, subscribers)
         parent = os.path.dirname(self.path)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        if self.etag is not None:
-            subscribers = [_KnownObject(self.size, self.etag), *subscribers]
         return manager.download(
             self.bucket,
             self.key,
@@ -223,6 +241,23 @@ class FileDownload:
             extra_args=dict(self.extra_args) or None,
             subscribers=subscribers,
         )
+
+    def _submit_confined(
+        self, manager: TransferManager, root: ConfinedFolder, subscribers: list[Any]
+    ) -> TransferFuture:
+        parts = os.path.relpath(self.path, root.path).split(os.sep)
+        temp = ConfinedTempFile(root, parts)
+        try:
+            return manager.download(
+                self.bucket,
+                self.key,
+                temp,
+                extra_args=dict(self.extra_args) or None,
+                subscribers=[_Commit(temp), *subscribers],
+            )
+        except BaseException:
+            temp.discard()
+            raise
 
 
 @dataclass(frozen=True)
@@ -265,6 +300,29 @@ class FileCopy:
         )
 
 
+class _Commit(BaseSubscriber):
+    """Renames a confined download's temp file into place, or removes it.
+
+    It runs first among the subscribers, so a failed rename fails the transfer for
+    every subscriber after it.
+    """
+
+    def __init__(self, temp: ConfinedTempFile) -> None:
+        self._temp = temp
+
+    def on_done(self, future: Any, **kwargs: Any) -> None:
+        try:
+            future.result()
+        except BaseException:
+            self._temp.discard()
+            return
+        try:
+            self._temp.commit()
+        except Exception as error:
+            self._temp.discard()
+            future.set_exception(error)
+
+
 class _KnownObject(BaseSubscriber):
     """Hands the listed size and ETag to a download, sparing its HeadObject."""
 
@@ -286,11 +344,21 @@ class Refused:
 
 
 @dataclass(frozen=True)
+class Skipped(Refused):
+    """A source entry left out on purpose (e.g. a symlink not followed), and why.
+
+    Callers that know only ``Refused`` count it as one; plans keep it apart.
+    """
+
+
+@dataclass(frozen=True)
 class Plan:
     """The files to transfer and the entries refused while planning."""
 
     items: tuple[FileTransfer, ...]
     refused: tuple[Refused, ...] = ()
+    #: Entries left out on purpose (e.g. symlinks without following), not failures.
+    skipped: tuple[Skipped, ...] = ()
 
 
 # -- Planning ---------------------------------------------------------------------
@@ -302,12 +370,15 @@ def plan_upload(
     prefix: str = '',
     filters: Sequence[Filter] = (),
     extra_args: Mapping[str, Any] | None = None,
+    follow_symlinks: bool = True,
 ) -> Plan:
     """Plan uploading every selected regular file under ``source_dir``.
 
     ``extra_args`` (as for ``TransferManager.upload``) go with every file.
     """
-    return _collect(iter_upload(source_dir, bucket, prefix, filters), extra_args)
+    return _collect(
+        iter_upload(source_dir, bucket, prefix, filters, follow_symlinks), extra_args
+    )
 
 
 def plan_download(
@@ -345,14 +416,24 @@ def plan_copy(
 
 
 def iter_upload(
-    source_dir: str, bucket: str, prefix: str = '', filters: Sequence[Filter] = ()
+    source_dir: str,
+    bucket: str,
+    prefix: str = '',
+    filters: Sequence[Filter] = (),
+    follow_symlinks: bool = True,
 ) -> Iterator[FileUpload | Refused]:
     """Stream the uploads (and refusals) of the selected files under ``source_dir``.
 
     Files come in a stable order (folders walked in sorted order), one at a time.
+    Symlinks are followed (as the AWS CLI does) unless ``follow_symlinks`` is false,
+    when they are ``Skipped``. Folders that cannot be listed, symlink loops and keys
+    longer than S3 allows are refused.
     """
     validate_filters(filters)
-    for path in _walk_files(source_dir):
+    for path in _walk_files(source_dir, follow_symlinks):
+        if not isinstance(path, str):
+            yield path
+            continue
         relative = relative_path(path, source_dir)
         if not is_selected(relative, filters):
             continue
@@ -364,7 +445,19 @@ def iter_upload(
         if not stat.S_ISREG(info.st_mode):
             yield Refused(path, 'is not a regular file')
             continue
-        yield FileUpload(path, bucket, key_for(relative, prefix), info.st_size)
+        key = key_for(relative, prefix)
+        if len(key.encode('utf-8', 'surrogateescape')) > MAX_KEY_BYTES:
+            yield Refused(path, _KEY_TOO_LONG)
+            continue
+        yield FileUpload(path, bucket, key, info.st_size)
+
+
+_KEY_TOO_LONG = f'its key would be longer than S3 allows ({MAX_KEY_BYTES} bytes)'
+_NAMELESS_OBJECT = 'is not empty but its key ends in "/", so it has no file name'
+_INEXACT_UNCHECKED = (
+    'is not the exact name of a file ("//" or "." parts) and could take the place '
+    'of another key (collisions are not checked here)'
+)
 
 
 def iter_download(
@@ -378,25 +471,59 @@ def iter_download(
     """Stream the downloads (and refusals) of listed ``entries`` into ``dest_dir``.
 
     ``entries`` are ListObjectsV2 entries (``Key``, ``Size``, optional ``ETag``).
-    ``check_collisions`` refuses a key that maps to the same file as an earlier one;
-    it remembers every path, so streaming callers that must stay bounded turn it off.
+    Two keys that map to one file (``a//b`` and ``a/b``): the exact key wins; if
+    neither is exact, both are refused. For that, keys that are not exact names are
+    held back until the listing ends. ``check_collisions`` remembers every path;
+    streaming callers that must stay bounded turn it off, and then keys that are not
+    exact names are refused. A non-empty object whose key ends in ``/`` is refused;
+    empty ones are folder markers. Files are written beneath ``dest_dir`` without
+    following symlinks (see ``s3transfer.confined``).
     """
     validate_filters(filters)
+    root = ConfinedFolder(dest_dir) if confined.SUPPORTED else None
     claimed: dict[str, str] = {}  # local path -> the key that will be written there
+    held: dict[str, list[dict]] = {}  # local path -> inexact entries mapping there
     for entry in entries:
         key = entry['Key']
         relative = relative_key(key, prefix)
-        if is_folder_marker(relative) or not is_selected(relative, filters):
+        if not is_selected(relative, filters):
+            continue
+        if is_folder_marker(relative):
+            if entry.get('Size'):
+                yield Refused(s3_url(bucket, key), _NAMELESS_OBJECT)
             continue
         path, reason = _safe_destination(dest_dir, relative)
         if reason is None and path in claimed:
             reason = f'maps to the same file as {claimed[path]!r}'
+        if reason is None and not is_exact_key(relative):
+            if check_collisions:
+                held.setdefault(path, []).append(entry)
+                continue
+            reason = _INEXACT_UNCHECKED
         if reason is not None:
             yield Refused(s3_url(bucket, key), reason)
             continue
         if check_collisions:
             claimed[path] = key
-        yield FileDownload(bucket, key, path, entry['Size'], entry.get('ETag'))
+        yield _file_download(bucket, entry, path, root)
+    for path, inexact in held.items():
+        if path in claimed:
+            reason = f'maps to the same file as {claimed[path]!r}, the exact name'
+        elif len(inexact) > 1:
+            reason = 'maps to the same file as another key, and neither is exact'
+        else:
+            yield _file_download(bucket, inexact[0], path, root)
+            continue
+        for entry in inexact:
+            yield Refused(s3_url(bucket, entry['Key']), reason)
+
+
+def _file_download(
+    bucket: str, entry: dict, path: str, root: ConfinedFolder | None
+) -> FileDownload:
+    return FileDownload(
+        bucket, entry['Key'], path, entry['Size'], entry.get('ETag'), root=root
+    )
 
 
 def iter_copy(
@@ -429,14 +556,17 @@ def _collect(
     items: list[FileTransfer] = []
     refused: list[Refused] = []
     extra = dict(extra_args or {})
+    skipped: list[Skipped] = []
     for entry in entries:
-        if isinstance(entry, Refused):
+        if isinstance(entry, Skipped):
+            skipped.append(entry)
+        elif isinstance(entry, Refused):
             refused.append(entry)
         elif extra and isinstance(entry, FileUpload | FileDownload | FileCopy):
             items.append(dataclasses.replace(entry, extra_args=extra))
         else:
             items.append(entry)
-    return Plan(tuple(items), tuple(refused))
+    return Plan(tuple(items), tuple(refused), tuple(skipped))
 
 
 def list_objects(client: Any, bucket: str, prefix: str) -> Iterator[dict]:
@@ -457,13 +587,59 @@ def _safe_destination(dest_dir: str, relative: str) -> tuple[str, str | None]:
     return path, None
 
 
-def _walk_files(root: str) -> Iterator[str]:
+def _walk_files(root: str, follow_symlinks: bool = True) -> Iterator[str | Refused]:
+    """Yield the non-folder entries under ``root``, sorted, depth first, iteratively.
+
+    Folders that cannot be listed and symlink loops come as ``Refused``, symlinks
+    not followed as ``Skipped``. Any depth works: there is no recursion.
+    """
     if not os.path.isdir(root):
         raise NotADirectoryError(f'not a folder: {root}')
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            yield os.path.join(dirpath, name)
+    stack: list[tuple[str, frozenset]] = [(root, frozenset({_node(os.stat(root))}))]
+    while stack:
+        folder, above = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            yield Refused(folder, f'cannot be listed: {_os_reason(error)}')
+            continue
+        subfolders = []
+        for entry in entries:
+            if not follow_symlinks and entry.is_symlink():
+                yield Skipped(entry.path, 'is a symlink (not followed)')
+                continue
+            if not _is_folder(entry):
+                yield entry.path
+                continue
+            try:
+                node = _node(entry.stat())
+            except OSError as error:
+                yield Refused(entry.path, f'cannot be read: {_os_reason(error)}')
+                continue
+            if node in above:
+                yield Refused(entry.path, _SYMLINK_LOOP)
+                continue
+            subfolders.append((entry.path, above | {node}))
+        stack.extend(reversed(subfolders))
+
+
+_SYMLINK_LOOP = 'is a symlink loop (it leads back to a folder above it)'
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _node(info: os.stat_result) -> tuple[int, int]:
+    return info.st_dev, info.st_ino
+
+
+def _os_reason(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
 # -- Running ----------------------------------------------------------------------
@@ -491,6 +667,8 @@ class DirectoryResult:
     failed: list[Failure] = field(default_factory=list)
     cancelled: list[FileTransfer] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
+    #: Entries left out on purpose; they do not make the result not ``ok``.
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -611,7 +789,9 @@ class DirectoryTransferFuture:
                 self._all_done.set()
 
     def _build_result(self) -> DirectoryResult:
-        result = DirectoryResult(refused=list(self._plan.refused))
+        result = DirectoryResult(
+            refused=list(self._plan.refused), skipped=list(self._plan.skipped)
+        )
         with self._lock:
             outcomes = dict(self._outcomes)
             result.cancelled.extend(self._skipped)
@@ -675,9 +855,10 @@ def upload_directory(
     policy: str = CONTINUE,
     subscribers: Iterable[Any] = (),
     extra_args: Mapping[str, Any] | None = None,
+    follow_symlinks: bool = True,
 ) -> DirectoryTransferFuture:
     """Upload the selected files under ``source_dir`` to ``bucket`` under ``prefix``."""
-    plan = plan_upload(source_dir, bucket, prefix, filters, extra_args)
+    plan = plan_upload(source_dir, bucket, prefix, filters, extra_args, follow_symlinks)
     return submit_plan(manager, plan, policy, subscribers)
 
 

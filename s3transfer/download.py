@@ -12,6 +12,8 @@ import errno
 import heapq
 import logging
 import os
+import select
+import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from s3transfer import waiting
 from s3transfer.checksums import DownloadVerifier, build_download_verifier
 from s3transfer.compat import seekable
 from s3transfer.exceptions import S3DownloadFailedError, S3ValidationError
@@ -64,6 +67,13 @@ def _check_destination_filename(filename: str) -> None:
         )
 
 
+def _naming_destination(error: OSError, destination: str) -> OSError:
+    """The same error about the temp file, but naming the file the user asked for."""
+    temp = os.path.basename(error.filename)
+    reason = f'{error.strerror} (creating its temp file {temp})'
+    return type(error)(error.errno, reason, destination)
+
+
 class _PositionalTempFile(DeferredOpenFile):
     """A lazily opened temp file that request threads may also write with ``pwrite``.
 
@@ -72,15 +82,26 @@ class _PositionalTempFile(DeferredOpenFile):
     kernel serializes writers of one file anyway, and the ones waiting there spin.
     """
 
-    def __init__(self, filename: str, open_function: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        filename: str,
+        open_function: Callable[..., Any],
+        destination: str | None = None,
+    ) -> None:
         super().__init__(filename, mode='wb', open_function=self._open_and_keep)
         self._opener = open_function
         self._opened: Any = None
         self._open_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self.destination = destination
 
     def _open_and_keep(self, filename: str, mode: str) -> Any:
-        self._opened = self._opener(filename, mode)
+        try:
+            self._opened = self._opener(filename, mode)
+        except OSError as error:
+            if self.destination is None or error.filename != filename:
+                raise
+            raise _naming_destination(error, self.destination) from error
         return self._opened
 
     def write_at(self, data: bytes, offset: int) -> bool:
@@ -141,7 +162,9 @@ class DownloadOutputManager:
         raise NotImplementedError('must implement get_fileobj_for_io_writes()')
 
     def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
-        """Queue a write of ``data`` at ``offset`` on the io executor."""
+        """Write our own temp file positionally right here; else queue an io task."""
+        if isinstance(fileobj, _PositionalTempFile) and fileobj.write_at(data, offset):
+            return
         self._transfer_coordinator.submit(
             self._io_executor, self.get_io_write_task(fileobj, data, offset)
         )
@@ -187,7 +210,9 @@ class DownloadFilenameOutputManager(DownloadOutputManager):
         fileobj = transfer_future.meta.call_args.fileobj
         self._final_filename = fileobj
         self._temp_filename = self._osutil.get_temp_filename(fileobj)
-        self._temp_fileobj = _PositionalTempFile(self._temp_filename, self._osutil.open)
+        self._temp_fileobj = _PositionalTempFile(
+            self._temp_filename, self._osutil.open, destination=fileobj
+        )
         self._transfer_coordinator.add_failure_cleanup(self._temp_fileobj.close)
         self._transfer_coordinator.add_failure_cleanup(
             self._osutil.remove_file, self._temp_filename
@@ -196,12 +221,6 @@ class DownloadFilenameOutputManager(DownloadOutputManager):
 
     def _check_download_target(self, transfer_future: Any) -> None:
         _check_destination_filename(transfer_future.meta.call_args.fileobj)
-
-    def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
-        """Write the temp file positionally right here; else queue an io task."""
-        if isinstance(fileobj, _PositionalTempFile) and fileobj.write_at(data, offset):
-            return
-        super().queue_file_io_task(fileobj, data, offset)
 
     def get_final_io_task(self) -> Task:
         """Close the temp file and rename it to the destination."""
@@ -323,10 +342,22 @@ class DownloadSpecialFilenameOutputManager(DownloadNonSeekableOutputManager):
         )
 
     def get_fileobj_for_io_writes(self, transfer_future: Any) -> Any:
-        """The special file itself, opened lazily."""
+        """The special file itself, opened lazily (a FIFO: cancellably)."""
         filename = transfer_future.meta.call_args.fileobj
-        self._fileobj = self._get_fileobj_from_filename(filename)
+        self._fileobj = DeferredOpenFile(
+            filename, mode='wb', open_function=self._open_special
+        )
+        self._transfer_coordinator.add_failure_cleanup(self._fileobj.close)
         return self._fileobj
+
+    def _open_special(self, filename: str, mode: str) -> Any:
+        try:
+            is_fifo = stat.S_ISFIFO(os.stat(filename).st_mode)
+        except OSError:
+            is_fifo = False
+        if not is_fifo:
+            return self._osutil.open(filename, mode)
+        return _CancellableFifoWriter(filename, self._transfer_coordinator)
 
     def get_final_io_task(self) -> Task:
         """Close the special file."""
@@ -335,6 +366,48 @@ class DownloadSpecialFilenameOutputManager(DownloadNonSeekableOutputManager):
             is_final=True,
             main_kwargs=self._final_task_kwargs(fileobj=self._fileobj),
         )
+
+
+class _CancellableFifoWriter:
+    """A FIFO opened and written without blocking, so cancelling the transfer ends
+    a wait for a reader (or for a reader to drain the pipe) within ~0.1 s."""
+
+    def __init__(self, filename: str, coordinator: Any) -> None:
+        self.name = filename
+        self._coordinator = coordinator
+        flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)
+        while True:
+            self._raise_if_stopped()
+            try:
+                self._fd = os.open(filename, flags)
+                return
+            except OSError as error:
+                if error.errno != errno.ENXIO:  # ENXIO: no reader yet
+                    raise
+            waiting.sleep(waiting.CHECK_INTERVAL, stop=self._stopped)
+
+    def _stopped(self) -> bool:
+        return self._coordinator.exception is not None
+
+    def _raise_if_stopped(self) -> None:
+        if self._stopped():
+            raise self._coordinator.exception
+
+    def write(self, data: bytes) -> None:
+        """Write all of ``data``, waiting for room in slices; stop once cancelled."""
+        view = memoryview(data)
+        while view:
+            self._raise_if_stopped()
+            try:
+                view = view[os.write(self._fd, view) :]
+            except BlockingIOError:
+                select.select([], [self._fd], [], waiting.CHECK_INTERVAL)
+
+    def close(self) -> None:
+        """Close the pipe (the reader sees end of file)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 _OUTPUT_MANAGER_RESOLUTION_ORDER = (

@@ -188,6 +188,26 @@ class TransferFuture(BaseTransferFuture):
         self._coordinator.set_exception(exception, override=True)
 
 
+_WAITS_ON_ITSELF = (
+    "result() was called from inside the transfer's own work (e.g. an on_progress "
+    'subscriber): it would wait forever for itself. Wait from another thread, or '
+    'use an on_done subscriber.'
+)
+_working_for = threading.local()
+
+
+def current_transfer() -> Any:
+    """The coordinator whose task this thread is running, or ``None``."""
+    return getattr(_working_for, 'coordinator', None)
+
+
+def set_current_transfer(coordinator: Any) -> Any:
+    """Mark this thread as working for ``coordinator``; return the previous mark."""
+    previous = getattr(_working_for, 'coordinator', None)
+    _working_for.coordinator = coordinator
+    return previous
+
+
 class _CallbackList:
     """Callbacks run together at most once, under their own lock."""
 
@@ -257,7 +277,14 @@ class TransferCoordinator:
                 self._status = 'failed'
 
     def result(self) -> Any:
-        """Wait until done is announced; return the result or raise the exception."""
+        """Wait until done is announced; return the result or raise the exception.
+
+        Raises ``RuntimeError`` at once when called from inside this transfer's own
+        work (a task, or a subscriber such as ``on_progress`` that a task runs):
+        that wait could never end.
+        """
+        if not self._done_event.is_set() and current_transfer() is self:
+            raise RuntimeError(_WAITS_ON_ITSELF)
         wait_for_event(self._done_event)
         # No lock: done callbacks may wait on other threads' result() calls.
         if self._exception:

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from s3transfer.constants import CONDITIONAL_WRITE_ARGS
 from s3transfer.exceptions import ConditionalWriteFailedError
+from s3transfer.futures import set_current_transfer
 from s3transfer.utils import get_callbacks
 
 try:
@@ -112,8 +113,13 @@ class Task:
 
     def __call__(self, ctx: Any = None) -> Any:
         """Run the task under botocore context ``ctx``; errors go to the coordinator."""
-        with start_as_current_context(_cheap_copy_context(ctx)):
-            return self._run()
+        # Marked, so that a subscriber waiting on this very transfer fails fast.
+        previous = set_current_transfer(self._transfer_coordinator)
+        try:
+            with start_as_current_context(_cheap_copy_context(ctx)):
+                return self._run()
+        finally:
+            set_current_transfer(previous)
 
     def _run(self) -> Any:
         try:

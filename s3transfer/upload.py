@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import mmap
+import os
+import stat
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from io import BytesIO
@@ -258,6 +260,64 @@ def _fill(mapping: mmap.mmap, fileobj: Any, prefix: bytes | memoryview) -> int:
         with view[filled:] as rest:
             filled += fileobj.readinto(rest) or 0
     return filled
+
+
+def refuse_unsized_source(source: Any, osutil: Any) -> None:
+    """Refuse a source whose size says nothing about its data (before any request).
+
+    Devices, FIFOs and sockets named by path, and seekable character devices
+    (``/dev/zero``), report 0 bytes (or block); procfs/sysfs files report 0 bytes
+    but yield data. Uploading them by size would store an empty object or hang.
+    """
+    if isinstance(source, str):
+        if osutil.is_special_file(source):
+            kind = _file_kind(os.stat(source).st_mode)
+            raise ValueError(f'{source} is a {kind}, not a regular file: not uploaded')
+        if osutil.get_file_size(source) == 0:
+            with osutil.open(source, 'rb') as opened:
+                _refuse_if_it_yields_data(opened, source)
+        return
+    info = _fstat(source)
+    if info is None or not seekable(source):
+        return  # a stream: read to its end, whatever its size
+    if stat.S_ISCHR(info.st_mode):
+        name = getattr(source, 'name', 'the file object')
+        raise ValueError(
+            f'{name} is a character device, not a regular file: not uploaded'
+        )
+    if stat.S_ISREG(info.st_mode) and info.st_size == 0:
+        position = source.tell()
+        try:
+            _refuse_if_it_yields_data(
+                source, getattr(source, 'name', 'the file object')
+            )
+        finally:
+            source.seek(position)
+
+
+def _fstat(source: Any) -> os.stat_result | None:
+    try:
+        return os.fstat(source.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _refuse_if_it_yields_data(opened: Any, name: Any) -> None:
+    if opened.read(1):
+        raise ValueError(
+            f'{name} reports a size of 0 but is not empty (a procfs or sysfs file?): '
+            'copy it to a regular file and upload that'
+        )
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISCHR(mode):
+        return 'character device'
+    if stat.S_ISBLK(mode):
+        return 'block device'
+    if stat.S_ISFIFO(mode):
+        return 'FIFO (named pipe)'
+    return 'socket'
 
 
 class UploadInputManager:
@@ -615,6 +675,7 @@ class UploadSubmissionTask(SubmissionTask):
             osutil, self._transfer_coordinator, bandwidth_limiter
         )
         if transfer_future.meta.size is None:
+            refuse_unsized_source(transfer_future.meta.call_args.fileobj, osutil)
             upload_input_manager.provide_transfer_size(transfer_future)
         if upload_input_manager.requires_multipart_upload(transfer_future, config):
             submit = self._submit_multipart_request

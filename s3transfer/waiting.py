@@ -12,9 +12,10 @@ Two reasons a wait is cut into short slices:
 from __future__ import annotations
 
 import concurrent.futures
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 # Longest delay, in seconds, before a waiter notices Ctrl-C or a stop condition.
 CHECK_INTERVAL = 0.1
@@ -74,3 +75,17 @@ def sleep(seconds: float, stop: StopCondition | None = None) -> bool:
                 return True
         else:
             time.sleep(slice_)
+
+
+def slices(seconds: float, interval: float = CHECK_INTERVAL) -> Iterator[float]:
+    """Split a wait of ``seconds`` into equal slices of at most ``interval`` seconds.
+
+    For waits that must go through another sleep seam (e.g. bandwidth's
+    ``TimeUtils.sleep``): the caller sleeps each slice and checks its stop condition
+    in between. The slices add up to ``seconds``.
+    """
+    if seconds <= 0:
+        return
+    count = math.ceil(seconds / interval)
+    for _ in range(count):
+        yield seconds / count

@@ -15,6 +15,7 @@ from s3transfer.bandwidth import (
     RequestToken,
     TimeUtils,
 )
+from s3transfer.waiting import CHECK_INTERVAL
 
 
 class FakeTimeUtils:
@@ -334,7 +335,8 @@ class TestBandwidthLimitedStream:
         bucket = RecordingBucket(refusals=2, retry_time=0.25)
         stream, _, _, time_utils = make_stream(bucket=bucket, threshold=10)
         assert stream.read(10) == b'x' * 10
-        assert time_utils.sleeps == [0.25, 0.25]
+        # Each retry_time is slept in slices through the seam (issue 21 point 4).
+        assert sum(time_utils.sleeps) == pytest.approx(0.5)
         assert [amt for amt, _ in bucket.calls] == [10, 10, 10]
         # The counter reset after success.
         stream.read(5)
@@ -364,7 +366,7 @@ class TestBandwidthLimitedStream:
             stream.read(10)
         assert exc.value is error
         assert len(bucket.calls) == 1
-        assert time_utils.sleeps == [1.5]
+        assert time_utils.sleeps == []  # failed before the wait began: no sleep
 
     def test_close_raises_coordinator_exception(self):
         coordinator = FakeCoordinator()
@@ -383,7 +385,7 @@ class TestBandwidthLimitedStream:
             io.BytesIO(b'x' * 10), bucket, FakeCoordinator(), bytes_threshold=5
         )
         stream.read(5)
-        assert slept == [0.5]
+        assert sum(slept) == pytest.approx(0.5)
 
 
 class TestBandwidthLimiter:
@@ -407,7 +409,7 @@ class TestBandwidthLimiter:
             io.BytesIO(b'x' * 300_000), FakeCoordinator()
         )
         stream.read(256 * 1024)
-        assert time_utils.sleeps == [2]
+        assert sum(time_utils.sleeps) == pytest.approx(2)
 
     def test_disabled_stream(self):
         bucket = RecordingBucket()
@@ -433,7 +435,7 @@ class TestBandwidthLimiter:
             io.BytesIO(b'x' * 300_000), FakeCoordinator()
         )
         stream.read(256 * 1024)
-        assert slept == [0.75]
+        assert sum(slept) == pytest.approx(0.75)
 
 
 class TestIntegration:
@@ -452,4 +454,35 @@ class TestIntegration:
         stream.read(100)  # first record: always allowed
         assert time_utils.sleeps == []
         stream.read(100)  # same instant: infinite rate -> scheduled, 100/100 = 1s
-        assert time_utils.sleeps == [1.0]
+        assert sum(time_utils.sleeps) == pytest.approx(1.0)
+
+
+class TestCancellableThrottle:
+    """Issue 21 point 4: a throttled stream ends soon after its transfer fails."""
+
+    def test_long_wait_is_slept_in_short_slices_through_the_seam(self):
+        bucket = RecordingBucket(refusals=1, retry_time=256.0)
+        stream, _, _, time_utils = make_stream(bucket=bucket, threshold=10)
+        stream.read(10)
+        assert sum(time_utils.sleeps) == pytest.approx(256.0)
+        assert max(time_utils.sleeps) <= CHECK_INTERVAL + 1e-9
+
+    def test_cancellation_during_a_long_wait_ends_it_at_the_next_slice(self):
+        coordinator = FakeCoordinator()
+        error = RuntimeError('cancelled')
+        bucket = RecordingBucket(refusals=5, retry_time=1000.0)
+        stream, _, _, time_utils = make_stream(
+            bucket=bucket, coordinator=coordinator, threshold=10
+        )
+        real_sleep = time_utils.sleep
+
+        def sleep(value):
+            real_sleep(value)
+            if len(time_utils.sleeps) == 3:  # cancelled during the third slice
+                coordinator.exception = error
+
+        time_utils.sleep = sleep
+        with pytest.raises(RuntimeError) as raised:
+            stream.read(10)
+        assert raised.value is error
+        assert sum(time_utils.sleeps) <= 3 * CHECK_INTERVAL + 1e-9

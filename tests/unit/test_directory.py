@@ -18,6 +18,8 @@ from s3transfer.directory import (
     FileUpload,
     Plan,
     Refused,
+    _walk_files,
+    is_exact_key,
     is_folder_marker,
     is_selected,
     is_within,
@@ -250,11 +252,54 @@ def test_plan_download_refuses_keys_through_symlinks(tmp_path):
     )
 
 
-def test_plan_download_refuses_a_second_key_for_the_same_file(tmp_path):
+def test_plan_download_exact_key_wins_a_shared_file(tmp_path):
+    """Issue 21 point 8: never the other key's bytes under this name."""
     client = _ListingClient([('a//b', 1), ('a/b', 2), ('a/./c', 3)])
     plan = plan_download(client, 'bkt', '', str(tmp_path))
-    assert [item.key for item in plan.items] == ['a//b', 'a/./c']
-    assert plan.refused == (Refused('s3://bkt/a/b', "maps to the same file as 'a//b'"),)
+    assert [item.key for item in plan.items] == ['a/b', 'a/./c']
+    assert plan.refused == (
+        Refused(
+            's3://bkt/a//b',
+            "maps to the same file as 'a/b', the exact name",
+        ),
+    )
+
+
+def test_plan_download_refuses_both_when_neither_key_is_exact(tmp_path):
+    client = _ListingClient([('a//b', 1), ('a/./b', 2)])
+    plan = plan_download(client, 'bkt', '', str(tmp_path))
+    assert plan.items == ()
+    assert [refused.source for refused in plan.refused] == [
+        's3://bkt/a//b',
+        's3://bkt/a/./b',
+    ]
+
+
+def test_is_exact_key():
+    assert is_exact_key('a/b')
+    assert not is_exact_key('a//b')
+    assert not is_exact_key('a/./b')
+    assert not is_exact_key('/a')
+
+
+def test_walk_is_iterative_and_reports_unlistable_folders(tmp_path, monkeypatch):
+    """Issue 21 points 2 and 9 (no recursion; failures listed, not skipped)."""
+    write_tree(tmp_path, {'a/b/c/d/e/f': b'', 'x/y': b''})
+    real = os.scandir
+
+    def scandir(path):
+        if os.path.basename(path) == 'x':
+            raise PermissionError(13, 'Permission denied', path)
+        return real(path)
+
+    monkeypatch.setattr(os, 'scandir', scandir)
+    walked = list(_walk_files(str(tmp_path)))
+    found = [entry for entry in walked if isinstance(entry, str)]
+    refused = [entry for entry in walked if isinstance(entry, Refused)]
+    assert found == [str(tmp_path / 'a/b/c/d/e/f')]
+    assert refused == [
+        Refused(str(tmp_path / 'x'), 'cannot be listed: Permission denied')
+    ]
 
 
 def test_plan_download_applies_filters(tmp_path):

@@ -963,3 +963,43 @@ def test_task_tags():
     assert IN_MEMORY_UPLOAD_TAG == TaskTag('in_memory_upload')
     assert IN_MEMORY_DOWNLOAD_TAG == TaskTag(name='in_memory_download')
     assert s3transfer.futures.IN_MEMORY_UPLOAD_TAG is IN_MEMORY_UPLOAD_TAG
+
+
+def test_result_from_inside_the_transfers_own_task_raises_instead_of_waiting():
+    """Issue 21 point 6: the wait could never end; say so at once."""
+    from s3transfer.tasks import Task
+
+    class WaitsOnItself(Task):
+        def _main(self):
+            self._transfer_coordinator.result()
+
+    coordinator = TransferCoordinator()
+    coordinator.set_status_to_queued()
+    coordinator.set_status_to_running()
+    worker = threading.Thread(target=WaitsOnItself(coordinator, is_final=True))
+    worker.daemon = True
+    worker.start()
+    worker.join(5)
+    if worker.is_alive():  # deadlocked: release it, then fail
+        coordinator.set_exception(AssertionError('deadlocked'))
+        coordinator.announce_done()
+    with pytest.raises(RuntimeError, match='wait forever for itself'):
+        coordinator.result()
+
+
+def test_result_of_another_transfer_from_a_task_still_waits():
+    from s3transfer.tasks import Task
+
+    other = TransferCoordinator()
+    other.set_result('other done')
+    other.announce_done()
+
+    class WaitsOnOther(Task):
+        def _main(self):
+            return other.result()
+
+    coordinator = TransferCoordinator()
+    coordinator.set_status_to_queued()
+    coordinator.set_status_to_running()
+    WaitsOnOther(coordinator, is_final=True)()
+    assert coordinator.result() == 'other done'

@@ -100,3 +100,14 @@ def test_wait_for_future_returns_once_done():
 def test_wait_slices_are_short():
     # The slice bounds how late Ctrl-C is noticed; keep it short.
     assert 0 < waiting.CHECK_INTERVAL <= 0.2
+
+
+def test_slices_split_a_wait_evenly_within_the_interval():
+    from s3transfer.waiting import CHECK_INTERVAL, slices
+
+    parts = list(slices(1.05))
+    assert len(parts) == 11
+    assert sum(parts) == pytest.approx(1.05)
+    assert max(parts) <= CHECK_INTERVAL
+    assert list(slices(0)) == []
+    assert list(slices(0.25, interval=0.5)) == [0.25]

@@ -1,0 +1,82 @@
+"""ConfinedFolder / ConfinedTempFile: writing beneath a folder without symlinks."""
+
+import os
+
+import pytest
+
+from s3transfer.confined import ConfinedFolder, ConfinedTempFile
+
+pytestmark = pytest.mark.skipif(
+    not __import__('s3transfer.confined').confined.SUPPORTED,
+    reason='needs O_NOFOLLOW and dir_fd (POSIX)',
+)
+
+
+def test_commit_renames_into_place_creating_folders(tmp_path):
+    temp = ConfinedTempFile(ConfinedFolder(str(tmp_path / 'd')), ['a', 'b', 'f'])
+    temp.write_at(b'hello', 0)
+    temp.commit()
+    assert (tmp_path / 'd' / 'a' / 'b' / 'f').read_bytes() == b'hello'
+    assert os.listdir(tmp_path / 'd' / 'a' / 'b') == ['f']
+
+
+def test_commit_of_an_empty_download_creates_the_empty_file(tmp_path):
+    temp = ConfinedTempFile(ConfinedFolder(str(tmp_path)), ['empty'])
+    temp.commit()
+    assert (tmp_path / 'empty').read_bytes() == b''
+
+
+def test_discard_removes_the_temp_file_and_the_folders_it_created(tmp_path):
+    (tmp_path / 'a').mkdir()
+    temp = ConfinedTempFile(ConfinedFolder(str(tmp_path)), ['a', 'b', 'c', 'f'])
+    temp.write_at(b'partial', 0)
+    temp.discard()
+    assert os.listdir(tmp_path) == ['a']
+    assert os.listdir(tmp_path / 'a') == []
+
+
+def test_a_symlinked_folder_is_refused_at_open(tmp_path):
+    (tmp_path / 'd').mkdir()
+    (tmp_path / 'out').mkdir()
+    (tmp_path / 'd' / 'z').symlink_to(tmp_path / 'out')
+    temp = ConfinedTempFile(ConfinedFolder(str(tmp_path / 'd')), ['z', 'f'])
+    with pytest.raises(OSError, match='symlink'):
+        temp.write_at(b'x', 0)
+    temp.discard()
+    assert os.listdir(tmp_path / 'out') == []
+
+
+def test_a_replaced_root_is_refused(tmp_path):
+    (tmp_path / 'd').mkdir()
+    (tmp_path / 'out').mkdir()
+    root = ConfinedFolder(str(tmp_path / 'd'))
+    os.rename(tmp_path / 'd', tmp_path / 'd.old')
+    (tmp_path / 'd').symlink_to(tmp_path / 'out')
+    temp = ConfinedTempFile(root, ['f'])
+    with pytest.raises(OSError, match='replaced'):
+        temp.write_at(b'x', 0)
+    assert os.listdir(tmp_path / 'out') == []
+
+
+def test_no_write_after_discard(tmp_path):
+    """A cancelled download never creates its file later (issue 21 point 3)."""
+    temp = ConfinedTempFile(ConfinedFolder(str(tmp_path)), ['f'])
+    temp.discard()
+    with pytest.raises(OSError):
+        temp.write_at(b'late', 0)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_folder_named_for_a_file_says_so(tmp_path):
+    (tmp_path / 'a').write_bytes(b'')
+    temp = ConfinedTempFile(ConfinedFolder(str(tmp_path)), ['a', 'f'])
+    with pytest.raises(NotADirectoryError, match='is a file'):
+        temp.write_at(b'x', 0)
+
+
+def test_pickles_as_its_path(tmp_path):
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(ConfinedFolder(str(tmp_path))))
+    assert copy.path == str(tmp_path)
+    os.close(copy.open_root())
