@@ -81,6 +81,7 @@ class S3Options:
     region_name: str | None = None
     addressing_style: str | None = None
     max_attempts: int | None = None
+    profile: str | None = None
     aws_access_key_id: str | None = field(default=None, repr=False)
     aws_secret_access_key: str | None = field(default=None, repr=False)
     aws_session_token: str | None = field(default=None, repr=False)
@@ -98,7 +99,7 @@ class S3Options:
                 'max_attempts': self.max_attempts,
                 'mode': 'standard',
             }
-        return botocore.session.get_session().create_client(
+        return botocore.session.Session(profile=self.profile).create_client(
             's3',
             region_name=self.region_name,
             endpoint_url=self.endpoint_url,

@@ -27,6 +27,7 @@ from s3transfer.cli.common import (
 )
 from s3transfer.cli.errors import ObjectError
 from s3transfer.cli.options import add_dryrun_option, add_filter_options
+from s3transfer.cli.scale import add_scale_options, run_on_cluster, wants_cluster
 from s3transfer.directory import (
     CONTINUE,
     STOP,
@@ -65,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar='SIZE',
         help='size of a stream from stdin, to choose its part size (> 50 GiB streams)',
     )
+    add_scale_options(parser)
 
 
 # -- Streams ------------------------------------------------------------------------
@@ -313,6 +315,8 @@ def execute(ctx: Context, plan: Plan, operation: str = '') -> DirectoryResult:
 
 def run(ctx: Context) -> int:
     """Plan, transfer, report; exit 1 if any file failed or was refused."""
+    if wants_cluster(ctx.args):
+        return run_on_cluster(ctx)
     plan = plan_cp(ctx.client, ctx.args)
     if ctx.args.dryrun:
         return dry_run(ctx.out, plan)
