@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from s3transfer.utils import calculate_num_parts
+from s3transfer.utils import (
+    MAX_PARTS,
+    MAX_SINGLE_UPLOAD_SIZE,
+    MIN_UPLOAD_CHUNKSIZE,
+    calculate_num_parts,
+)
 
 
 @dataclass(frozen=True)
@@ -96,3 +102,88 @@ class PartPlan:
         if type(total_size) is not int or type(part_size) is not int:
             raise ValueError(f'not a part plan: {data!r}')
         return cls(total_size=total_size, part_size=part_size)
+
+
+# --- streams of unknown size --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Limits:
+    """The S3 limits a multipart upload lives within (injectable for tests)."""
+
+    max_parts: int = MAX_PARTS
+    min_part_size: int = MIN_UPLOAD_CHUNKSIZE
+    max_part_size: int = MAX_SINGLE_UPLOAD_SIZE
+    max_object_size: int = 5 * 1024**4  # 5 TiB
+
+
+S3_LIMITS = S3Limits()
+
+
+@dataclass(frozen=True)
+class GrowthSchedule:
+    """Part sizes for a stream of unknown size: equal tiers of doubling parts.
+
+    The first ``tier_parts`` parts have ``first_part_size``, the next tier twice that,
+    and so on (capped at ``limits.max_part_size``), with as few tiers as let
+    ``limits.max_parts`` parts hold ``limits.max_object_size``: small streams keep
+    the configured part size, and any stream up to S3's object limit fits.
+    """
+
+    first_part_size: int
+    limits: S3Limits = S3_LIMITS
+
+    def __post_init__(self) -> None:
+        if not self.limits.min_part_size <= self.first_part_size:
+            raise ValueError(
+                f'first part size {self.first_part_size} is below the minimum '
+                f'{self.limits.min_part_size}'
+            )
+        if self.first_part_size > self.limits.max_part_size:
+            raise ValueError(
+                f'first part size {self.first_part_size} is above the maximum '
+                f'{self.limits.max_part_size}'
+            )
+
+    @cached_property
+    def tiers(self) -> int:
+        """How many part sizes the schedule uses."""
+        for tiers in range(1, self.limits.max_parts + 1):
+            if self._capacity(tiers) >= self.limits.max_object_size:
+                return tiers
+            if self._tier_size(tiers - 1) >= self.limits.max_part_size:
+                break  # more tiers only add capped parts, in fewer per tier
+        raise ValueError(
+            f'{self.limits.max_parts} parts starting at {self.first_part_size} bytes '
+            f'cannot hold {self.limits.max_object_size} bytes'
+        )
+
+    @property
+    def tier_parts(self) -> int:
+        """How many parts each tier has."""
+        return self.limits.max_parts // self.tiers
+
+    @property
+    def capacity(self) -> int:
+        """The most bytes the schedule's ``max_parts`` parts hold."""
+        return self._capacity(self.tiers)
+
+    def part_size(self, number: int) -> int:
+        """The size of part ``number`` (1-based); ``ValueError`` past the limit."""
+        if not 1 <= number <= self.limits.max_parts:
+            raise ValueError(
+                f'part {number} is outside 1..{self.limits.max_parts}: the stream is '
+                f'larger than {self.capacity} bytes'
+            )
+        tier = min((number - 1) // self.tier_parts, self.tiers - 1)
+        return self._tier_size(tier)
+
+    def _tier_size(self, tier: int) -> int:
+        return min(self.first_part_size << tier, self.limits.max_part_size)
+
+    def _capacity(self, tiers: int) -> int:
+        per_tier = self.limits.max_parts // tiers
+        sizes = sum(self._tier_size(tier) for tier in range(tiers))
+        # Parts left over by the integer division belong to the last tier.
+        leftover = self.limits.max_parts - per_tier * tiers
+        return per_tier * sizes + leftover * self._tier_size(tiers - 1)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from io import BytesIO
 from typing import Any
 
+from s3transfer import plan
 from s3transfer.checksums import (
     CRC_ALGORITHMS,
     FullObjectCrc,
@@ -574,12 +575,20 @@ class UploadNonSeekableInputManager(UploadInputManager):
         return self._body_from_data(data, transfer_future)
 
     def yield_upload_part_bodies(
-        self, transfer_future: Any, chunksize: int
+        self,
+        transfer_future: Any,
+        chunksize: int,
+        growth: plan.GrowthSchedule | None = None,
     ) -> Generator[tuple[int, ReadFileChunk], None, None]:
+        """Parts of ``chunksize``, or of ``growth``'s growing sizes when given."""
         file_object = transfer_future.meta.call_args.fileobj
         part_number = 0
+
+        def next_size() -> int:
+            return chunksize if growth is None else growth.part_size(part_number + 1)
+
         try:
-            while part := self._read_part(file_object, chunksize):
+            while part := self._read_part(file_object, next_size()):
                 part_number += 1
                 body = self._make_body(part, transfer_future, len(part), len(part))
                 yield part_number, body
@@ -811,8 +820,8 @@ class UploadSubmissionTask(SubmissionTask):
         tag = self._get_upload_task_tag(upload_input_manager, 'upload_part')
         pacer = _PartReadPacer(config.max_in_memory_upload_chunks if tag else 0)
         part_futures = []
-        parts = upload_input_manager.yield_upload_part_bodies(
-            transfer_future, chunksize
+        parts = self._part_bodies(
+            config, transfer_future, upload_input_manager, chunksize
         )
         try:
             for part_number, body in pacer.paced(parts):
@@ -840,6 +849,25 @@ class UploadSubmissionTask(SubmissionTask):
             # kept alive by the traceback stored on the coordinator.
             parts.close()
         return part_futures
+
+    def _part_bodies(
+        self,
+        config: Any,
+        transfer_future: Any,
+        upload_input_manager: UploadInputManager,
+        chunksize: int,
+    ) -> Generator[tuple[int, ReadFileChunk], None, None]:
+        """The part bodies; a stream of unknown size grows its parts if asked to."""
+        if (
+            getattr(config, 'grow_stream_part_size', False)
+            and transfer_future.meta.size is None
+            and isinstance(upload_input_manager, UploadNonSeekableInputManager)
+        ):
+            growth = plan.GrowthSchedule(chunksize, plan.S3_LIMITS)
+            return upload_input_manager.yield_upload_part_bodies(
+                transfer_future, chunksize, growth
+            )
+        return upload_input_manager.yield_upload_part_bodies(transfer_future, chunksize)
 
     def _submit_part(
         self, request_executor: Any, task: UploadPartTask, body: Any, tag: Any

@@ -1,6 +1,6 @@
 import pytest
 
-from s3transfer.plan import Part, PartPlan
+from s3transfer.plan import S3_LIMITS, GrowthSchedule, Part, PartPlan, S3Limits
 from s3transfer.utils import calculate_range_parameter
 
 
@@ -50,3 +50,70 @@ def test_round_trip_and_bad_dicts():
         PartPlan(10, 0)
     with pytest.raises(ValueError):
         PartPlan(-1, 5)
+
+
+# --- growth schedule for streams of unknown size ----------------------------------
+
+MiB = 1024**2
+GiB = 1024**3
+TiB = 1024**4
+
+
+def _sizes(schedule):
+    return [schedule.part_size(n) for n in range(1, schedule.limits.max_parts + 1)]
+
+
+@pytest.mark.parametrize('first', [5 * MiB, 8 * MiB, 64 * MiB])
+def test_growth_schedule_with_s3s_real_limits(first):
+    assert (S3_LIMITS.max_parts, S3_LIMITS.min_part_size) == (10_000, 5 * MiB)
+    assert (S3_LIMITS.max_part_size, S3_LIMITS.max_object_size) == (5 * GiB, 5 * TiB)
+    schedule = GrowthSchedule(first)
+    sizes = _sizes(schedule)
+    assert sizes[0] == first
+    assert sum(sizes) >= 5 * TiB  # any stream up to S3's object limit fits
+    assert all(5 * MiB <= size <= 5 * GiB for size in sizes)
+    assert sizes == sorted(sizes)
+    # Doubling happens in equal tiers, and small streams keep the first size.
+    assert sizes[: schedule.tier_parts] == [first] * schedule.tier_parts
+    with pytest.raises(ValueError, match='larger than'):
+        schedule.part_size(10_001)
+
+
+def test_growth_schedule_for_the_default_8_mib():
+    schedule = GrowthSchedule(8 * MiB)
+    assert (schedule.tiers, schedule.tier_parts) == (10, 1000)
+    assert schedule.part_size(1000) == 8 * MiB
+    assert schedule.part_size(1001) == 16 * MiB
+    assert schedule.part_size(10_000) == 4 * GiB
+    # 78 GiB, where a fixed 8 MiB part size stopped, is still in the first tiers.
+    assert sum(schedule.part_size(n) for n in range(1, 3001)) < 60 * GiB
+
+
+def test_growth_schedule_for_5_mib_needs_an_extra_tier():
+    schedule = GrowthSchedule(5 * MiB)
+    assert schedule.tiers == 11 and schedule.tier_parts == 909
+    assert schedule.part_size(10_000) == 5 * GiB  # the largest part S3 allows
+    assert schedule.capacity >= 5 * TiB
+
+
+def test_growth_schedule_with_injected_small_limits():
+    limits = S3Limits(
+        max_parts=100,
+        min_part_size=64 * 1024,
+        max_part_size=5 * GiB,
+        max_object_size=4000 * 64 * 1024,
+    )
+    schedule = GrowthSchedule(64 * 1024, limits)
+    sizes = _sizes(schedule)
+    assert sum(sizes) >= 4000 * 64 * 1024
+    assert sizes[0] == 64 * 1024 and len(sizes) == 100
+
+
+def test_growth_schedule_refuses_impossible_limits_and_bad_first_sizes():
+    tiny = S3Limits(max_parts=2, min_part_size=1, max_part_size=4, max_object_size=100)
+    with pytest.raises(ValueError, match='cannot hold'):
+        GrowthSchedule(1, tiny).part_size(1)
+    with pytest.raises(ValueError, match='below the minimum'):
+        GrowthSchedule(1 * MiB)
+    with pytest.raises(ValueError, match='above the maximum'):
+        GrowthSchedule(6 * GiB)
