@@ -169,10 +169,20 @@ class NullS3:
         self.uploads: dict[str, dict[int, list]] = {}
         self.results: dict[str, list] = {}  # key -> [[part, size, crc], ...]
         self.copies: dict[str, list] = {}  # key -> [[part, src, start, end], ...]
+        # key -> (algorithm, base64 value): a full-object checksum HEAD reports
+        self.checksums: dict[str, tuple[str, str]] = {}
 
-    def add_object(self, key: str, pos: int, size: int) -> None:
-        """Make ``key`` (any bucket) serve the pattern window ``(pos, size)``."""
+    def add_object(
+        self, key: str, pos: int, size: int, checksum: tuple[str, str] | None = None
+    ) -> None:
+        """Make ``key`` (any bucket) serve the pattern window ``(pos, size)``.
+
+        ``checksum=(algorithm, base64)``: a full-object checksum that a HEAD with
+        ``ChecksumMode=ENABLED`` reports.
+        """
         self.objects[key] = (pos, size)
+        if checksum is not None:
+            self.checksums[key] = checksum
 
     def attach(self, client: Any) -> None:
         """Answer every request of ``client`` that this null server knows."""
@@ -203,6 +213,10 @@ class NullS3:
             'Content-Type': 'binary/octet-stream',
             'Accept-Ranges': 'bytes',
         }
+        checksum = self.checksums.get(key)
+        if checksum and _header(request, 'x-amz-checksum-mode') == 'ENABLED':
+            headers[f'x-amz-checksum-{checksum[0].lower()}'] = checksum[1]
+            headers['x-amz-checksum-type'] = 'FULL_OBJECT'
         return _response(200, headers)
 
     def _GetObject(self, request: Any, **_: Any) -> AWSResponse:
