@@ -875,7 +875,7 @@ class GetObjectTask(Task):
             body = bandwidth_limiter.get_bandwith_limited_stream(
                 body, self._transfer_coordinator
             )
-        verifier = getattr(download_output_manager, "verifier", None)
+        verifier = getattr(download_output_manager, 'verifier', None)
         range_crc = verifier.range_crc(self._current_index) if verifier else None
         for chunk in DownloadChunkIterator(body, io_chunksize):
             if self._transfer_coordinator.done():

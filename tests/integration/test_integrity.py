@@ -8,6 +8,7 @@ import pytest
 import s3transfer.upload
 from s3transfer import checksums
 from s3transfer.checksums import CRC32, CRC64NVME
+from s3transfer.directory import upload_directory
 from s3transfer.exceptions import ConditionalWriteFailedError
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.utils import ChunksizeAdjuster
@@ -74,3 +75,18 @@ def test_if_match_replaces_only_the_expected_version(s3_client, bucket):
     with pytest.raises(ConditionalWriteFailedError, match='IfMatch'):
         upload(s3_client, bucket, b'three', {'IfMatch': etag})
     assert s3_client.get_object(Bucket=bucket, Key='obj')['Body'].read() == b'two'
+
+
+def test_directory_upload_without_overwrite(s3_client, bucket, tmp_path):
+    (tmp_path / 'a.txt').write_bytes(b'new a')
+    (tmp_path / 'b.txt').write_bytes(b'new b')
+    s3_client.put_object(Bucket=bucket, Key='pre/a.txt', Body=b'old a')
+    with TransferManager(s3_client) as manager:
+        future = upload_directory(
+            manager, str(tmp_path), bucket, 'pre', extra_args={'IfNoneMatch': '*'}
+        )
+        result = future.result()
+    assert [item.source for item in result.succeeded] == [str(tmp_path / 'b.txt')]
+    assert len(result.failed) == 1 and 'IfNoneMatch' in result.failed[0].message
+    stored = s3_client.get_object(Bucket=bucket, Key='pre/a.txt')['Body'].read()
+    assert stored == b'old a'
