@@ -192,15 +192,13 @@ class FileUpload:
         self, manager: TransferManager, subscribers: list[Any]
     ) -> TransferFuture:
         """Start the upload."""
-        if self.extra_args:
-            return manager.upload(
-                self.path,
-                self.bucket,
-                self.key,
-                extra_args=dict(self.extra_args),
-                subscribers=subscribers,
-            )
-        return manager.upload(self.path, self.bucket, self.key, subscribers=subscribers)
+        return manager.upload(
+            self.path,
+            self.bucket,
+            self.key,
+            extra_args=dict(self.extra_args) or None,
+            subscribers=subscribers,
+        )
 
 
 @dataclass(frozen=True)
