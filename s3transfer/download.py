@@ -17,7 +17,7 @@ import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -27,6 +27,14 @@ from s3transfer.compat import seekable
 from s3transfer.exceptions import S3DownloadFailedError, S3ValidationError
 from s3transfer.futures import IN_MEMORY_DOWNLOAD_TAG
 from s3transfer.plan import Part, PartPlan
+from s3transfer.resume import (
+    Journal,
+    ResumeOptions,
+    ResumeToken,
+    finish,
+    prepare_download,
+    should_discard,
+)
 from s3transfer.retries import (
     RetryPolicy,
     call_with_retries,
@@ -87,8 +95,9 @@ class _PositionalTempFile(DeferredOpenFile):
         filename: str,
         open_function: Callable[..., Any],
         destination: str | None = None,
+        mode: str = 'wb',
     ) -> None:
-        super().__init__(filename, mode='wb', open_function=self._open_and_keep)
+        super().__init__(filename, mode=mode, open_function=self._open_and_keep)
         self._opener = open_function
         self._opened: Any = None
         self._open_lock = threading.Lock()
@@ -221,6 +230,25 @@ class DownloadFilenameOutputManager(DownloadOutputManager):
 
     def _check_download_target(self, transfer_future: Any) -> None:
         _check_destination_filename(transfer_future.meta.call_args.fileobj)
+
+    def get_resumable_fileobj(
+        self, transfer_future: Any, temp_filename: str, existing: bool
+    ) -> Any:
+        """Like ``get_fileobj_for_io_writes`` for a resumable download.
+
+        The temp file is ``temp_filename`` (opened in place when ``existing``), and
+        a failure removes it only when the state is discarded (``should_discard``).
+        """
+        self._final_filename = transfer_future.meta.call_args.fileobj
+        self._temp_filename = temp_filename
+        mode = 'r+b' if existing else 'wb'
+        self._temp_fileobj = _PositionalTempFile(temp_filename, self._osutil.open, mode)
+        coordinator = self._transfer_coordinator
+        coordinator.add_failure_cleanup(self._temp_fileobj.close)
+        coordinator.add_failure_cleanup(
+            _remove_unless_kept, coordinator, self._osutil, temp_filename
+        )
+        return self._temp_fileobj
 
     def get_final_io_task(self) -> Task:
         """Close the temp file and rename it to the destination."""
@@ -442,6 +470,7 @@ class DownloadSubmissionTask(SubmissionTask):
         io_executor: Any,
         transfer_future: Any,
         bandwidth_limiter: Any = None,
+        resume: ResumeOptions | None = None,
     ) -> None:
         manager_cls = self._get_download_output_manager_cls(transfer_future, osutil)
         download_output_manager = manager_cls(
@@ -449,7 +478,7 @@ class DownloadSubmissionTask(SubmissionTask):
         )
         download_output_manager._check_download_target(transfer_future)
 
-        def gets() -> GetObjectContext:
+        def gets(fileobj: Any = None) -> GetObjectContext:
             return GetObjectContext.create(
                 self._transfer_coordinator,
                 transfer_future,
@@ -459,21 +488,35 @@ class DownloadSubmissionTask(SubmissionTask):
                 io_executor,
                 download_output_manager,
                 bandwidth_limiter,
+                fileobj,
             )
 
+        # A resume token continues a ranged download, whatever the settings say.
+        resuming = resume is not None and resume.token is not None
         verify = getattr(config, 'verify_download_checksums', False)
         validation = getattr(client.meta.config, 'response_checksum_validation', None)
-        if validation == 'when_required' and not verify:
+        if validation == 'when_required' and not verify and not resuming:
             self._submit_first_chunk_request(gets())
             return
         if verify:
             self._prepare_verification(client, transfer_future, download_output_manager)
         else:
             self._discover_size_and_etag(client, transfer_future)
-        if transfer_future.meta.size < config.multipart_threshold:
+        if transfer_future.meta.size < config.multipart_threshold and not resuming:
             self._submit_download_request(gets())
-        else:
+            return
+        journal = self._open_resume_journal(
+            resume, config, osutil, transfer_future, download_output_manager
+        )
+        if journal is None:
             self._submit_ranged_download_request(gets())
+            return
+        # _open_resume_journal returns a journal for this manager type only.
+        filename_manager = cast(DownloadFilenameOutputManager, download_output_manager)
+        fileobj = filename_manager.get_resumable_fileobj(
+            transfer_future, journal.token.temp_filename or '', journal.resumed
+        )
+        self._submit_ranged_download_request(gets(fileobj), journal, osutil)
 
     def _discover_size_and_etag(self, client: Any, transfer_future: Any) -> None:
         meta = transfer_future.meta
@@ -485,6 +528,7 @@ class DownloadSubmissionTask(SubmissionTask):
         )
         meta.provide_transfer_size(response['ContentLength'])
         meta.provide_object_etag(response.get('ETag'))
+        self._head_version_id = response.get('VersionId')
 
     def _prepare_verification(
         self,
@@ -503,6 +547,7 @@ class DownloadSubmissionTask(SubmissionTask):
             meta.provide_transfer_size(response['ContentLength'])
         if meta.etag is None:
             meta.provide_object_etag(response.get('ETag'))
+        self._head_version_id = response.get('VersionId')
         found = build_download_verifier(
             client, call_args.bucket, call_args.key, call_args.extra_args, response
         )
@@ -531,16 +576,73 @@ class DownloadSubmissionTask(SubmissionTask):
             tag=gets.get_object_tag,
         )
 
-    def _submit_ranged_download_request(self, gets: GetObjectContext) -> None:
-        """One ranged GET per part of the plan, then the final io task."""
+    def _submit_ranged_download_request(
+        self,
+        gets: GetObjectContext,
+        journal: Journal | None = None,
+        osutil: Any = None,
+    ) -> None:
+        """One ranged GET per part of the plan, then the final io task.
+
+        A resumed download (``journal``) GETs only the parts its temp file lacks,
+        and counts the others as progress (and as verified input) at once.
+        """
         meta = gets.transfer_future.meta
         plan = PartPlan(meta.size, gets.config.multipart_chunksize)
+        parts: Iterable[Part] = plan.parts()
+        if journal is not None:
+            token = journal.token
+            plan = token.plan
+            parts = [part for part in plan if part.number not in token.parts]
+            invoke_progress_callbacks(gets.progress_callbacks, token.confirmed_bytes)
+            verifier = getattr(gets.download_output_manager, 'verifier', None)
+            if verifier is not None and journal.resumed:
+                _verify_written_parts(verifier, osutil, token)
         invoker = CountCallbackInvoker(
             self._get_final_io_task_submission_callback(
                 gets.download_output_manager, gets.io_executor
             )
         )
-        submit_ranged_gets(gets, plan, plan.parts(), meta.etag, invoker)
+        submit_ranged_gets(gets, plan, parts, meta.etag, invoker, journal)
+
+    def _open_resume_journal(
+        self,
+        resume: ResumeOptions | None,
+        config: Any,
+        osutil: Any,
+        transfer_future: Any,
+        download_output_manager: DownloadOutputManager,
+    ) -> Journal | None:
+        """The checked journal of a resumable ranged download to a file name.
+
+        ``None`` unless resume was asked for and bytes go to a regular file written
+        positionally. Its lock is held until the transfer ends (``resume.finish``).
+        """
+        if (
+            resume is None
+            or type(download_output_manager) is not DownloadFilenameOutputManager
+            or not hasattr(os, 'pwrite')
+        ):
+            return None
+        meta = transfer_future.meta
+        call_args = meta.call_args
+        journal = prepare_download(
+            resume,
+            call_args.fileobj,
+            call_args.bucket,
+            call_args.key,
+            call_args.extra_args,
+            meta.size,
+            meta.etag,
+            call_args.extra_args.get('VersionId')
+            or getattr(self, '_head_version_id', None),
+            config.multipart_chunksize,
+            osutil.get_temp_filename(call_args.fileobj),
+        )
+        coordinator = self._transfer_coordinator
+        coordinator.resume_journal = journal
+        coordinator.add_done_callback(finish, journal, coordinator)
+        return journal
 
     def _submit_first_chunk_request(self, gets: GetObjectContext) -> None:
         """GET the first part without knowing the size; its callback GETs the rest."""
@@ -615,8 +717,14 @@ class GetObjectContext:
         io_executor: Any,
         download_output_manager: DownloadOutputManager,
         bandwidth_limiter: Any,
+        fileobj: Any = None,
     ) -> GetObjectContext:
-        """Ask the output manager for the write target, the callbacks and the tag."""
+        """Ask the output manager for the write target, the callbacks and the tag.
+
+        ``fileobj``: a write target already chosen (a resumed download's temp file).
+        """
+        if fileobj is None:
+            fileobj = download_output_manager.get_fileobj_for_io_writes(transfer_future)
         return cls(
             transfer_coordinator=transfer_coordinator,
             transfer_future=transfer_future,
@@ -625,7 +733,7 @@ class GetObjectContext:
             request_executor=request_executor,
             io_executor=io_executor,
             download_output_manager=download_output_manager,
-            fileobj=download_output_manager.get_fileobj_for_io_writes(transfer_future),
+            fileobj=fileobj,
             progress_callbacks=get_callbacks(transfer_future, 'progress'),
             bandwidth_limiter=bandwidth_limiter,
             get_object_tag=download_output_manager.get_download_task_tag(),
@@ -663,25 +771,34 @@ def submit_ranged_gets(
     parts: Iterable[Part],
     etag: str | None,
     invoker: CountCallbackInvoker,
+    journal: Journal | None = None,
 ) -> None:
     """Submit a ranged ``GetObjectTask`` per part in ``parts``, then end ``invoker``.
 
     ``parts`` may be any subset of ``plan`` (e.g. the parts a resumed download still
     lacks). The plan's last part gets an open-ended range (``bytes=N-``), as the spec
-    says; every GET carries ``IfMatch`` when ``etag`` is known.
+    says; every GET carries ``IfMatch`` when ``etag`` is known. With a ``journal``
+    each part is recorded once written, and GETs pin the recorded ``VersionId``.
     """
+    pinned = _pinned_version(journal, gets.call_args.extra_args)
     try:
         for part in parts:
             extra_args = {'Range': part.range_header(open_ended=plan.is_last(part))}
             if etag is not None:
                 extra_args['IfMatch'] = etag
+            extra_args.update(pinned)
             extra_args.update(gets.call_args.extra_args)
+            main_kwargs = gets.main_kwargs(extra_args, part)
+            task_cls = GetObjectTask
+            if journal is not None:
+                task_cls = JournaledGetObjectTask
+                main_kwargs.update(journal=journal, part_number=part.number)
             invoker.increment()
             gets.transfer_coordinator.submit(
                 gets.request_executor,
-                GetObjectTask(
+                task_cls(
                     transfer_coordinator=gets.transfer_coordinator,
-                    main_kwargs=gets.main_kwargs(extra_args, part),
+                    main_kwargs=main_kwargs,
                     done_callbacks=[invoker.decrement],
                 ),
                 tag=gets.get_object_tag,
@@ -690,6 +807,36 @@ def submit_ranged_gets(
         # Even after a failed submission the final task must run once the
         # submitted parts finish, so the transfer is announced done.
         invoker.finalize()
+
+
+def _pinned_version(journal: Journal | None, extra_args: dict) -> dict[str, str]:
+    """``VersionId`` a resumed download's GETs add (the version it started on)."""
+    if journal is None or not journal.token.version_id or 'VersionId' in extra_args:
+        return {}
+    return {'VersionId': journal.token.version_id}
+
+
+def _verify_written_parts(verifier: Any, osutil: Any, token: ResumeToken) -> None:
+    """Feed a resumed download's verifier the ranges already in the temp file."""
+    with osutil.open(token.temp_filename, 'rb') as f:
+        for number in sorted(token.parts):
+            part = token.plan.part(number)
+            f.seek(part.offset)
+            range_crc = verifier.range_crc(part.offset)
+            remaining = part.size
+            while remaining > 0:
+                chunk = f.read(min(remaining, 1024 * 1024))
+                if not chunk:
+                    break  # a short temp file: verification will fail, cleanly
+                range_crc.update(chunk)
+                remaining -= len(chunk)
+            range_crc.commit()
+
+
+def _remove_unless_kept(coordinator: Any, osutil: Any, filename: str) -> None:
+    """A resumable download's failure cleanup: remove the temp file if discarded."""
+    if should_discard(coordinator):
+        osutil.remove_file(filename)
 
 
 class GetObjectFirstChunkOnDoneCallback:
@@ -943,6 +1090,21 @@ class GetObjectTask(Task):
         index: int,
     ) -> None:
         download_output_manager.queue_file_io_task(fileobj, chunk, index)
+
+
+class JournaledGetObjectTask(GetObjectTask):
+    """A ranged GET of a resumable download; records its part once it is on disk.
+
+    Its bytes were written positionally by this thread (``write_at``), so when
+    ``_main`` returns without the transfer being done, the whole range is written.
+    """
+
+    def _main(  # type: ignore[override]
+        self, journal: Journal, part_number: int, **kwargs: Any
+    ) -> None:
+        super()._main(**kwargs)
+        if not self._transfer_coordinator.done():
+            journal.record_part(part_number)
 
 
 class ImmediatelyWriteIOGetObjectTask(GetObjectTask):

@@ -172,12 +172,45 @@ class TransferFuture(BaseTransferFuture):
         try:
             return self._coordinator.result()
         except KeyboardInterrupt:
+            # Ctrl-C interrupts: a resumable transfer keeps its state.
+            self._coordinator.keep_resume_state = True
             self.cancel()
             raise
 
     def cancel(self) -> None:
         """Cancel the transfer with a ``CancelledError``."""
         self._coordinator.cancel()
+
+    @property
+    def resume_token(self) -> Any:
+        """A ``ResumeToken`` snapshot of a resumable transfer, else ``None``.
+
+        Only multipart uploads from a file name and ranged downloads to a file name
+        of a manager with ``TransferConfig(resumable=True)`` (or ``resume_dir``) have
+        one, once their multipart upload or temp file exists.
+        """
+        journal = self._coordinator.resume_journal
+        if journal is None or self._coordinator.status == 'success':
+            return None
+        token = journal.snapshot()
+        if token.kind == 'upload' and token.upload_id is None:
+            return None
+        return token
+
+    def pause(self) -> Any:
+        """Stop the transfer, keeping its state; wait for it; return ``resume_token``.
+
+        Unlike ``cancel()``, the multipart upload or temp file (and the journal in
+        ``resume_dir``) stay, for ``TransferManager.resume`` or a later run. Do not
+        call it from the transfer's own callbacks (it waits for the transfer).
+        """
+        self._coordinator.keep_resume_state = True
+        self._coordinator.cancel('Paused: the transfer can be resumed.')
+        try:
+            self._coordinator.result()
+        except Exception:
+            pass  # the CancelledError (or an earlier failure) is the outcome
+        return self.resume_token
 
     def set_exception(self, exception: BaseException | type) -> None:
         """Replace the outcome of a finished transfer with ``exception``."""
@@ -233,6 +266,10 @@ class TransferCoordinator:
         # Re-entrant: done callbacks of a not-started cancel run under the state lock.
         self._lock = threading.RLock()
         self._associated_futures_lock = threading.Lock()
+        # Resume (opt-in): the transfer's journal, and whether an unsuccessful end
+        # keeps its state (multipart upload, temp file, journal) for a later run.
+        self.resume_journal: Any = None
+        self.keep_resume_state = False
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(transfer_id={self.transfer_id})'

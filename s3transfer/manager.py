@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -34,6 +35,12 @@ from s3transfer.futures import (
     TransferCoordinator,
     TransferFuture,
     TransferMeta,
+)
+from s3transfer.resume import (
+    UPLOAD,
+    JournalStore,
+    ResumeOptions,
+    ResumeToken,
 )
 from s3transfer.subscribers import BaseSubscriber
 from s3transfer.tasks import SubmissionTask
@@ -108,6 +115,9 @@ class TransferConfig:
         full_object_checksum: bool | str = False,
         grow_stream_part_size: bool = False,
         part_retry_attempts: int = 0,
+        resumable: bool = False,
+        resume_dir: str | os.PathLike[str] | None = None,
+        strict_resume: bool = False,
     ) -> None:
         self.multipart_threshold = multipart_threshold
         self.multipart_chunksize = multipart_chunksize
@@ -129,8 +139,14 @@ class TransferConfig:
         # Opt-in part-level retries (s3transfer.retries): how many more times a part
         # that still fails after botocore's retries is sent; 0 = off (the spec's).
         self.part_retry_attempts = part_retry_attempts
+        # Resume (opt-in, see docs/resume.md): keep multipart upload / ranged
+        # download state so an interrupted transfer continues where it stopped.
+        self.resumable = resumable
+        self.resume_dir = resume_dir
+        self.strict_resume = strict_resume
         self._validate_attrs_are_nonzero()
         resolve_upload_algorithm(full_object_checksum)  # a clear error, early
+        _check_resume_settings(self)
 
     def _validate_attrs_are_nonzero(self) -> None:
         for attr, value in self.__dict__.items():
@@ -138,6 +154,8 @@ class TransferConfig:
                 _check_is_count(attr, value)
                 continue
             if value is None or value is self.UNSET_DEFAULT or isinstance(value, bool):
+                continue
+            if attr in _RESUME_SETTINGS:
                 continue
             if attr in _NUMERIC_SETTINGS:
                 _check_is_number(attr, value)
@@ -152,6 +170,31 @@ class TransferConfig:
     def get_deep_attr(self, item: str) -> Any:
         """The raw attribute, bypassing any subclass ``__getattribute__``."""
         return object.__getattribute__(self, item)
+
+
+_RESUME_SETTINGS = ('resumable', 'resume_dir', 'strict_resume')
+
+
+def _check_resume_settings(config: TransferConfig) -> None:
+    for name in ('resumable', 'strict_resume'):
+        if not isinstance(getattr(config, name), bool):
+            raise TypeError(f'{name} must be True or False')
+    folder = config.resume_dir
+    if folder is not None and not isinstance(folder, (str, os.PathLike)):
+        raise TypeError('resume_dir must be a folder path (str or os.PathLike) or None')
+
+
+def _resume_options(
+    config: TransferConfig, token: ResumeToken | None = None
+) -> ResumeOptions | None:
+    """How transfers of ``config`` keep resume state (``None``: they do not)."""
+    folder = getattr(config, 'resume_dir', None)
+    if not (getattr(config, 'resumable', False) or folder is not None or token):
+        return None
+    store = JournalStore(os.fspath(folder)) if folder is not None else None
+    return ResumeOptions(
+        store=store, token=token, strict=getattr(config, 'strict_resume', False)
+    )
 
 
 def _check_is_number(attr: str, value: object) -> None:
@@ -299,6 +342,17 @@ class TransferManager:
         subscribers: Sequence[BaseSubscriber] | None = None,
     ) -> TransferFuture:
         """Upload a file name, seekable or readable object to ``bucket``/``key``."""
+        return self._upload(fileobj, bucket, key, extra_args, subscribers)
+
+    def _upload(
+        self,
+        fileobj: UploadSource,
+        bucket: str,
+        key: str,
+        extra_args: ExtraArgs | None,
+        subscribers: Sequence[BaseSubscriber] | None,
+        resume_token: ResumeToken | None = None,
+    ) -> TransferFuture:
         extra_args = extra_args.copy() if extra_args else {}
         if subscribers is None:
             subscribers = []
@@ -315,6 +369,7 @@ class TransferManager:
         extra_main_kwargs: dict[str, Any] = {}
         if self._bandwidth_limiter:
             extra_main_kwargs['bandwidth_limiter'] = self._bandwidth_limiter
+        self._add_resume_options(extra_main_kwargs, fileobj, resume_token)
         return self._submit_transfer(call_args, UploadSubmissionTask, extra_main_kwargs)
 
     def download(
@@ -326,6 +381,17 @@ class TransferManager:
         subscribers: Sequence[BaseSubscriber] | None = None,
     ) -> TransferFuture:
         """Download ``bucket``/``key`` into a file name or writable object."""
+        return self._download(bucket, key, fileobj, extra_args, subscribers)
+
+    def _download(
+        self,
+        bucket: str,
+        key: str,
+        fileobj: DownloadTarget,
+        extra_args: ExtraArgs | None,
+        subscribers: Sequence[BaseSubscriber] | None,
+        resume_token: ResumeToken | None = None,
+    ) -> TransferFuture:
         if extra_args is None:
             extra_args = {}
         if subscribers is None:
@@ -342,9 +408,57 @@ class TransferManager:
         extra_main_kwargs: dict[str, Any] = {'io_executor': self._io_executor}
         if self._bandwidth_limiter:
             extra_main_kwargs['bandwidth_limiter'] = self._bandwidth_limiter
+        self._add_resume_options(extra_main_kwargs, fileobj, resume_token)
         return self._submit_transfer(
             call_args, DownloadSubmissionTask, extra_main_kwargs
         )
+
+    def resume(
+        self,
+        token: ResumeToken | str | bytes,
+        extra_args: ExtraArgs | None = None,
+        subscribers: Sequence[BaseSubscriber] | None = None,
+    ) -> TransferFuture:
+        """Continue the upload or download that ``token`` describes.
+
+        ``token`` is a ``ResumeToken`` (``TransferFuture.resume_token``) or its
+        ``to_json()`` text. ``extra_args`` default to the non-secret ones recorded;
+        an SSE-C transfer needs its ``SSECustomerKey`` given again. The state is
+        checked against the file and S3 first (see docs/resume.md).
+        """
+        if isinstance(token, (str, bytes)):
+            token = ResumeToken.from_json(token)
+        if not isinstance(token, ResumeToken):
+            raise TypeError('token must be a ResumeToken or its to_json() text')
+        merged = dict(token.extra_args)
+        merged.update(extra_args or {})
+        if 'SSECustomerAlgorithm' in merged and 'SSECustomerKey' not in merged:
+            raise ValueError(
+                'This transfer used SSE-C: give its SSECustomerKey again in '
+                'extra_args (keys are never stored in a resume token).'
+            )
+        if token.kind == UPLOAD:
+            return self._upload(
+                token.filename, token.bucket, token.key, merged, subscribers, token
+            )
+        return self._download(
+            token.bucket, token.key, token.filename, merged, subscribers, token
+        )
+
+    def _add_resume_options(
+        self,
+        extra_main_kwargs: dict[str, Any],
+        fileobj: object,
+        token: ResumeToken | None,
+    ) -> None:
+        """Resume applies to file names only, and only when asked for."""
+        if not isinstance(fileobj, str):
+            if token is not None:
+                raise ValueError('only transfers of a file name can be resumed')
+            return
+        options = _resume_options(self._config, token)
+        if options is not None:
+            extra_main_kwargs['resume'] = options
 
     def copy(
         self,
@@ -539,6 +653,9 @@ class TransferManager:
         cancel_exc_type: type[BaseException] = FatalError
         if exc_type:
             cancel = True
+            if _resume_options(self._config) is not None:
+                # An exception or Ctrl-C interrupts: resumable transfers keep state.
+                self._coordinator_controller.keep_resume_state()
             cancel_msg = str(exc_value)
             if not cancel_msg:
                 cancel_msg = repr(exc_value)
@@ -567,6 +684,8 @@ class TransferManager:
         try:
             self._coordinator_controller.wait()
         except KeyboardInterrupt:
+            if _resume_options(self._config) is not None:
+                self._coordinator_controller.keep_resume_state()
             self._coordinator_controller.cancel('KeyboardInterrupt()')
             raise
         finally:
@@ -600,6 +719,11 @@ class TransferCoordinatorController:
         """Stop tracking a (finished) transfer."""
         with self._lock:
             self._tracked_transfer_coordinators.remove(transfer_coordinator)
+
+    def keep_resume_state(self) -> None:
+        """Make every tracked resumable transfer keep its state when it ends."""
+        for transfer_coordinator in self.tracked_transfer_coordinators:
+            transfer_coordinator.keep_resume_state = True
 
     def cancel(
         self, msg: str = '', exc_type: type[BaseException] = CancelledError

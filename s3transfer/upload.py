@@ -13,6 +13,7 @@ import os
 import stat
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future
 from io import BytesIO
 from typing import Any
 
@@ -26,6 +27,13 @@ from s3transfer.compat import readable, seekable
 from s3transfer.constants import CONDITIONAL_WRITE_ARGS, FULL_OBJECT_CHECKSUM_ARGS
 from s3transfer.futures import IN_MEMORY_UPLOAD_TAG
 from s3transfer.plan import Part, PartPlan
+from s3transfer.resume import (
+    Journal,
+    ResumeOptions,
+    finish,
+    prepare_upload,
+    should_discard,
+)
 from s3transfer.retries import RetryPolicy, call_with_retries, part_retry_policy
 from s3transfer.tasks import (
     CompleteMultipartUploadTask,
@@ -40,6 +48,7 @@ from s3transfer.utils import (
     ReadFileChunk,
     get_callbacks,
     get_filtered_dict,
+    invoke_progress_callbacks,
 )
 
 ProgressCallback = Callable[..., Any]
@@ -679,14 +688,19 @@ class UploadSubmissionTask(SubmissionTask):
         request_executor: Any,
         transfer_future: Any,
         bandwidth_limiter: Any = None,
+        resume: ResumeOptions | None = None,
     ) -> None:
         upload_input_manager = self._get_upload_input_manager_cls(transfer_future)(
             osutil, self._transfer_coordinator, bandwidth_limiter
         )
+        self._resume = resume
         if transfer_future.meta.size is None:
             refuse_unsized_source(transfer_future.meta.call_args.fileobj, osutil)
             upload_input_manager.provide_transfer_size(transfer_future)
-        if upload_input_manager.requires_multipart_upload(transfer_future, config):
+        resuming = resume is not None and resume.token is not None
+        if resuming or upload_input_manager.requires_multipart_upload(
+            transfer_future, config
+        ):
             submit = self._submit_multipart_request
         else:
             submit = self._submit_upload_request
@@ -757,6 +771,7 @@ class UploadSubmissionTask(SubmissionTask):
         full_object = self._full_object_crc(config, call_args.extra_args)
         _apply_full_object_checksum(call_args.extra_args)
         coordinator = self._transfer_coordinator
+        journal = self._open_resume_journal(client, config, transfer_future)
         create_args = self._extra_create_multipart_args(call_args.extra_args)
         complete_task_cls: type[CompleteMultipartUploadTask] = (
             CompleteMultipartUploadTask
@@ -767,13 +782,18 @@ class UploadSubmissionTask(SubmissionTask):
             create_args['ChecksumType'] = 'FULL_OBJECT'
             complete_task_cls = _FullObjectCompleteTask
             complete_kwargs['full_object'] = full_object
-        create_future = coordinator.submit(
-            request_executor,
-            CreateMultipartUploadTask(
-                transfer_coordinator=coordinator,
-                main_kwargs=_request_kwargs(client, call_args, create_args),
-            ),
-        )
+        if journal is not None and journal.token.upload_id is not None:
+            create_future = _resumed_upload_id(client, call_args, journal, coordinator)
+        else:
+            create_future = coordinator.submit(
+                request_executor,
+                _create_task_cls(journal)(
+                    transfer_coordinator=coordinator,
+                    main_kwargs=_request_kwargs(
+                        client, call_args, create_args, **_journal_kwarg(journal)
+                    ),
+                ),
+            )
         part_futures = self._submit_upload_part_tasks(
             client,
             config,
@@ -782,6 +802,7 @@ class UploadSubmissionTask(SubmissionTask):
             upload_input_manager,
             create_future,
             full_object,
+            journal,
         )
         complete_args = self._extra_complete_multipart_args(call_args.extra_args)
         coordinator.submit(
@@ -805,12 +826,25 @@ class UploadSubmissionTask(SubmissionTask):
         upload_input_manager: UploadInputManager,
         create_future: Any,
         full_object: FullObjectCrc | None = None,
+        journal: Journal | None = None,
     ) -> list[Any]:
-        """Submit one UploadPartTask per body; may block on the in-memory tag."""
+        """Submit one UploadPartTask per body; may block on the in-memory tag.
+
+        A resumed upload (``journal``) skips the parts S3 confirmed: their entries
+        go to completion as they are, and their bytes count as progress at once.
+        """
         call_args = transfer_future.meta.call_args
         chunksize = ChunksizeAdjuster().adjust_chunksize(
             config.multipart_chunksize, transfer_future.meta.size
         )
+        done_parts: dict[int, dict] = {}
+        if journal is not None:
+            chunksize = journal.token.plan.part_size
+            done_parts = dict(journal.token.parts)
+            invoke_progress_callbacks(
+                get_callbacks(transfer_future, 'progress'),
+                journal.token.confirmed_bytes,
+            )
         part_args = self._extra_upload_part_args(call_args.extra_args)
         part_kwargs: dict[str, Any] = {}
         if full_object is not None:
@@ -828,7 +862,15 @@ class UploadSubmissionTask(SubmissionTask):
                 if self._transfer_coordinator.done():
                     body.close()  # cancelled or failed: a stream may never end
                     break
-                task = UploadPartTask(
+                if part_number in done_parts:
+                    entry = done_parts[part_number]
+                    if full_object is not None and journal is not None:
+                        size = journal.token.plan.part(part_number).size
+                        _add_confirmed_crc(full_object, part_number, entry, body, size)
+                    body.close()
+                    part_futures.append(_resolved(entry))
+                    continue
+                task = _part_task_cls(journal)(
                     transfer_coordinator=self._transfer_coordinator,
                     main_kwargs=_request_kwargs(
                         client,
@@ -838,6 +880,7 @@ class UploadSubmissionTask(SubmissionTask):
                         part_number=part_number,
                         **part_kwargs,
                         **retry_args,
+                        **_journal_kwarg(journal),
                     ),
                     pending_main_kwargs={'upload_id': create_future},
                 )
@@ -878,6 +921,34 @@ class UploadSubmissionTask(SubmissionTask):
             # The stored exception's traceback would otherwise keep the part alive.
             body.close()
             raise
+
+    def _open_resume_journal(
+        self, client: Any, config: Any, transfer_future: Any
+    ) -> Journal | None:
+        """The checked journal of a resumable upload from a file name, else ``None``.
+
+        Its lock is held until the transfer ends (``resume.finish``).
+        """
+        options = getattr(self, '_resume', None)
+        call_args = transfer_future.meta.call_args
+        if options is None or not isinstance(call_args.fileobj, str):
+            return None
+        chunksize = ChunksizeAdjuster().adjust_chunksize(
+            config.multipart_chunksize, transfer_future.meta.size
+        )
+        journal = prepare_upload(
+            client,
+            options,
+            call_args.fileobj,
+            call_args.bucket,
+            call_args.key,
+            call_args.extra_args,
+            chunksize,
+        )
+        coordinator = self._transfer_coordinator
+        coordinator.resume_journal = journal
+        coordinator.add_done_callback(finish, journal, coordinator)
+        return journal
 
     def _extra_put_object_args(self, extra_args: dict) -> dict:
         return get_filtered_dict(extra_args, blocklisted_keys=self.PUT_OBJECT_BLOCKLIST)
@@ -944,6 +1015,65 @@ class _PartReadPacer:
         self._in_flight = [future for future in self._in_flight if not future.done()]
 
 
+def _resolved(value: Any) -> Future:
+    """A future that already has ``value`` (a part or upload id known from before)."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+def _journal_kwarg(journal: Journal | None) -> dict[str, Any]:
+    return {} if journal is None else {'journal': journal}
+
+
+def _create_task_cls(journal: Journal | None) -> type[Task]:
+    if journal is None:
+        return CreateMultipartUploadTask
+    return JournaledCreateMultipartUploadTask
+
+
+def _part_task_cls(journal: Journal | None) -> type[UploadPartTask]:
+    return UploadPartTask if journal is None else JournaledUploadPartTask
+
+
+def _add_confirmed_crc(
+    full_object: FullObjectCrc, number: int, entry: dict, body: Any, size: int
+) -> None:
+    """Count an already uploaded part in the full-object CRC.
+
+    Its CRC is the one recorded with the part (S3 checked it); a journal without it
+    means reading the part back from the (unchanged) file.
+    """
+    encoded = entry.get(full_object.algorithm.response_member)
+    if encoded:
+        full_object.add(number, full_object.algorithm.decode(encoded), size)
+        return
+    crc, read = full_object.part_crc(body)
+    full_object.add(number, crc, read)
+
+
+def _abort_unless_kept(coordinator: Any, client: Any, **abort_args: Any) -> None:
+    """A resumable upload's failure cleanup: abort only when its state goes."""
+    if should_discard(coordinator):
+        client.abort_multipart_upload(**abort_args)
+
+
+def _resumed_upload_id(
+    client: Any, call_args: Any, journal: Journal, coordinator: Any
+) -> Future:
+    """The continued upload's id, with its abort-unless-kept cleanup registered."""
+    upload_id = journal.token.upload_id
+    coordinator.add_failure_cleanup(
+        _abort_unless_kept,
+        coordinator,
+        client,
+        Bucket=call_args.bucket,
+        Key=call_args.key,
+        UploadId=upload_id,
+    )
+    return _resolved(upload_id)
+
+
 def _request_kwargs(
     client: Any, call_args: Any, extra_args: dict, **kwargs: Any
 ) -> dict[str, Any]:
@@ -975,6 +1105,29 @@ def _rewind(body: Any) -> None:
     """Rewind a part body for another try, taking back the progress it reported."""
     body.enable_callback()  # so the seek reports the negative progress
     body.seek(0)
+
+
+class JournaledCreateMultipartUploadTask(CreateMultipartUploadTask):
+    """Starts a resumable upload and records its id in the journal.
+
+    (The abort cleanup runs only when the state is discarded, not when kept.)
+    """
+
+    def _main(  # type: ignore[override]
+        self, client: Any, bucket: str, key: str, extra_args: dict, journal: Journal
+    ) -> str:
+        response = client.create_multipart_upload(Bucket=bucket, Key=key, **extra_args)
+        upload_id = response['UploadId']
+        self._transfer_coordinator.add_failure_cleanup(
+            _abort_unless_kept,
+            self._transfer_coordinator,
+            client,
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+        )
+        journal.update(upload_id=upload_id)
+        return upload_id
 
 
 class PutObjectTask(Task):
@@ -1084,3 +1237,14 @@ class _FullObjectCompleteTask(CompleteMultipartUploadTask):
             full_object.algorithm.response_member: full_object.value(numbers),
         }
         super()._main(client, bucket, key, upload_id, parts, extra_args)
+
+
+class JournaledUploadPartTask(UploadPartTask):
+    """Uploads one part of a resumable upload and records it as confirmed."""
+
+    def _main(  # type: ignore[override]
+        self, journal: Journal, part_number: int, **kwargs: Any
+    ) -> dict[str, Any]:
+        part = super()._main(part_number=part_number, **kwargs)
+        journal.record_part(part_number, part)
+        return part

@@ -2,6 +2,7 @@
 
 import os
 import socket
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,8 @@ os.environ.update(
         'AWS_CONFIG_FILE': os.devnull,
         'AWS_SHARED_CREDENTIALS_FILE': os.devnull,
         'AWS_EC2_METADATA_DISABLED': 'true',
+        # The command line keeps resume journals under here: never in the real home.
+        'XDG_STATE_HOME': tempfile.mkdtemp(prefix='s3transfer-test-state-'),
     }
 )
 

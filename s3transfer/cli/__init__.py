@@ -30,6 +30,7 @@ from s3transfer.cli.cp import to_stdout
 from s3transfer.cli.endpoint import endpoint, make_client
 from s3transfer.cli.errors import describe_error
 from s3transfer.cli.parser import build_parser, command
+from s3transfer.cli.resume import interrupted_message
 
 __all__ = ['main', 'build_parser']
 
@@ -40,8 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except KeyboardInterrupt:
-        # The TransferManager context has already cancelled and cleaned up.
-        print('\ninterrupted: transfers cancelled', file=sys.stderr)
+        # The TransferManager context has already cancelled (and, without
+        # journals, cleaned up); with journals the unfinished parts were kept.
+        print(f'\n{interrupted_message(args)}', file=sys.stderr)
         return EXIT_INTERRUPTED
     except UsageError as error:
         print(f's3transfer: error: {printable(str(error))}', file=sys.stderr)

@@ -338,7 +338,7 @@ COMMAND = Command(
     add_arguments=add_arguments,
     run=run,
     buckets=lambda args: s3_buckets(args.source, args.destination),
-    options=('attributes', 'endpoint', 'transfer', 'output'),
+    options=('attributes', 'endpoint', 'transfer', 'output', 'resume'),
     examples=(
         ('s3transfer cp report.csv s3://bucket/reports/', 'upload one file'),
         ('s3transfer cp s3://bucket/big.bin .', 'download into this folder'),

@@ -69,6 +69,26 @@ def add_dryrun_option(parser: Any) -> None:
     )
 
 
+def add_resume_options(group: Any) -> None:
+    """Journals of unfinished transfers (on by default; see docs/resume.md)."""
+    group.add_argument(
+        '--no-resume',
+        action='store_true',
+        help='keep no journal: an interrupted transfer starts over next time',
+    )
+    group.add_argument(
+        '--resume-dir',
+        metavar='DIR',
+        default=None,
+        help='folder of the journals (default: $XDG_STATE_HOME/s3transfer/resume)',
+    )
+    group.add_argument(
+        '--strict-resume',
+        action='store_true',
+        help='fail instead of starting over when a journal no longer matches',
+    )
+
+
 def add_filter_options(parser: Any) -> None:
     """``--include``/``--exclude`` globs, kept in command-line order."""
     for kind in (INCLUDE, EXCLUDE):
@@ -98,4 +118,5 @@ GROUPS: dict[str, tuple[str, Callable[[Any], None]]] = {
     'transfer': ('transfer settings', add_transfer_options),
     'output': ('output', add_output_options),
     'attributes': ('object attributes (AWS CLI names)', add_attribute_options),
+    'resume': ('resuming interrupted transfers', add_resume_options),
 }

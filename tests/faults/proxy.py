@@ -24,7 +24,7 @@ Actions:
 A rule fires on matching requests after ``skip`` of them passed, at most ``times``
 times (``None``: always), each time with probability ``fraction`` drawn from a
 ``random.Random(seed)`` (deterministic). Every request is recorded in
-``proxy.events``. Example::
+``proxy.events``, with the body bytes received and relayed (``bytes_for``). Example::
 
     rule = Rule(Reset(after_bytes=1024), operation='GetObject', ranged=True, times=1)
     with FaultProxy(s3_endpoint, [rule]) as proxy:
@@ -74,6 +74,7 @@ class RequestInfo:
     query: dict[str, list[str]]
     headers: Message
     body: bytes = b''
+    event: ProxyEvent | None = None
 
     @property
     def bucket(self) -> str | None:
@@ -284,6 +285,9 @@ class ProxyEvent:
     query: dict[str, list[str]]
     ranged: bool
     action: Action | None
+    # Bytes of the request body received, and of the response body sent back.
+    request_bytes: int = 0
+    response_bytes: int = 0
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -382,17 +386,20 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             if name.lower() not in _HOP_BY_HOP
         ]
         length = response.getheader('Content-Length')
+        sent = 0
         if length is None and request.method != 'HEAD':
             body = response.read()
             headers.append(('Content-Length', str(len(body))))
             self._send_head(response.status, response.reason, headers)
-            self._send_body_chunks(_corrupted([body], corrupt), body_limit)
-            return
-        self._send_head(response.status, response.reason, headers)
-        if request.method != 'HEAD':
-            self._send_body_chunks(
-                _corrupted(_iter_body(response), corrupt), body_limit
-            )
+            sent = self._send_body_chunks(_corrupted([body], corrupt), body_limit)
+        else:
+            self._send_head(response.status, response.reason, headers)
+            if request.method != 'HEAD':
+                sent = self._send_body_chunks(
+                    _corrupted(_iter_body(response), corrupt), body_limit
+                )
+        if request.event is not None:
+            request.event.response_bytes += sent
 
     def _send_head(self, status: int, reason: str, headers: list) -> None:
         self.send_response_only(status, reason)
@@ -400,15 +407,19 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
 
-    def _send_body_chunks(self, chunks: Any, body_limit: int | None) -> None:
+    def _send_body_chunks(self, chunks: Any, body_limit: int | None) -> int:
+        """Relay ``chunks`` (cut after ``body_limit``); return the bytes sent."""
         remaining = body_limit
+        sent = 0
         for chunk in chunks:
             if remaining is not None:
                 chunk = chunk[:remaining]
                 remaining -= len(chunk)
             self.wfile.write(chunk)
+            sent += len(chunk)
             if remaining == 0:
-                return
+                break
+        return sent
 
     def send_raw_response(self, status: int, headers: list, body: bytes) -> None:
         """Answer with a complete response of our own."""
@@ -547,22 +558,30 @@ class FaultProxy:
             action = next(
                 (rule.action for rule in self.rules if rule.decide(request)), None
             )
-            self.events.append(
-                ProxyEvent(
-                    operation=request.operation,
-                    method=request.method,
-                    path=request.path,
-                    query=request.query,
-                    ranged=request.is_ranged,
-                    action=action,
-                )
+            request.event = ProxyEvent(
+                operation=request.operation,
+                method=request.method,
+                path=request.path,
+                query=request.query,
+                ranged=request.is_ranged,
+                action=action,
+                request_bytes=len(request.body),
             )
+            self.events.append(request.event)
         return action
 
     def events_for(self, operation: str) -> list[ProxyEvent]:
         """The recorded events of one S3 operation, in arrival order."""
         with self._lock:
             return [event for event in self.events if event.operation == operation]
+
+    def bytes_for(self, operation: str) -> tuple[int, int]:
+        """``(request, response)`` body bytes of one S3 operation so far."""
+        events = self.events_for(operation)
+        return (
+            sum(event.request_bytes for event in events),
+            sum(event.response_bytes for event in events),
+        )
 
     def new_upstream_connection(self) -> http.client.HTTPConnection:
         """A fresh connection to the upstream server."""

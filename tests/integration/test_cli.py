@@ -225,6 +225,7 @@ def test_ctrl_c_during_upload_aborts_multipart_uploads(
         '4MiB',
         '--max-concurrency',
         '4',
+        '--no-resume',  # journals on (the default) keep the uploads to resume
     )
     try:
         uploads = lambda: s3_client.list_multipart_uploads(Bucket=bucket).get('Uploads')
