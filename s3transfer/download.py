@@ -242,7 +242,12 @@ class DownloadFilenameOutputManager(DownloadOutputManager):
         self._final_filename = transfer_future.meta.call_args.fileobj
         self._temp_filename = temp_filename
         mode = 'r+b' if existing else 'wb'
-        self._temp_fileobj = _PositionalTempFile(temp_filename, self._osutil.open, mode)
+        self._temp_fileobj = _PositionalTempFile(
+            temp_filename,
+            self._osutil.open,
+            destination=self._final_filename,
+            mode=mode,
+        )
         coordinator = self._transfer_coordinator
         coordinator.add_failure_cleanup(self._temp_fileobj.close)
         coordinator.add_failure_cleanup(

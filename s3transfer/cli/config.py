@@ -17,6 +17,7 @@ from s3transfer import sizes
 from s3transfer._progress import format_size
 from s3transfer.cli.common import UsageError, parse_size, positive_int
 from s3transfer.manager import TransferConfig
+from s3transfer.resume import default_state_dir
 
 
 def _parse_rate(text: str) -> int:
@@ -153,4 +154,15 @@ def transfer_config(
             values[setting.attribute] = setting.parse(str(raw))
         except (argparse.ArgumentTypeError, ValueError) as error:
             raise UsageError(f'~/.aws/config s3.{setting.config_key}: {error}')
+    folder = resume_dir(args)
+    if folder is not None:
+        values['resume_dir'] = folder
+        values['strict_resume'] = bool(getattr(args, 'strict_resume', False))
     return TransferConfig(**values)
+
+
+def resume_dir(args: argparse.Namespace) -> str | None:
+    """The journal folder of a command with the resume options (``None``: off)."""
+    if not hasattr(args, 'no_resume') or args.no_resume:
+        return None
+    return args.resume_dir or default_state_dir()
