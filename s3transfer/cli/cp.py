@@ -76,6 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class StreamUpload:
     """Upload of a non-seekable stream (stdin) to ``bucket``/``key``."""
 
+    operation = 'upload'
+
     stream: BinaryIO
     bucket: str
     key: str
@@ -104,6 +106,8 @@ class StreamUpload:
 @dataclasses.dataclass(frozen=True)
 class StreamDownload:
     """Download of ``bucket``/``key`` written in order to a stream (stdout)."""
+
+    operation = 'download'
 
     bucket: str
     key: str

@@ -53,7 +53,7 @@ def operation_of(item: FileTransfer) -> str:
         return 'download'
     if isinstance(item, FileCopy):
         return 'copy'
-    return 'transfer'
+    return getattr(item, 'operation', 'delete' if not item.destination else 'transfer')
 
 
 # -- The bar ------------------------------------------------------------------------
@@ -130,12 +130,15 @@ class Output:
     ) -> None:
         """Report one finished file: a line on success, the cause on failure."""
         operation = operation or operation_of(item)
+        where = (
+            f'{item.source} to {item.destination}' if item.destination else item.source
+        )
         if error is None:
             if not self._file_lines:
                 return
             self.event(
                 'done',
-                f'{operation}: {item.source} to {item.destination}',
+                f'{operation}: {where}',
                 operation=operation,
                 source=item.source,
                 destination=item.destination,
@@ -143,7 +146,7 @@ class Output:
             )
         elif not _is_cancel(error):
             self.failure(
-                f'{operation} failed: {item.source} to {item.destination}',
+                f'{operation} failed: {where}',
                 error,
                 operation=operation,
                 source=item.source,

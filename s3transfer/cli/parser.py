@@ -12,11 +12,19 @@ import argparse
 import textwrap
 
 from s3transfer import __version__
-from s3transfer.cli import bench, cp, resume
+from s3transfer.cli import bench, cp, ls, mv, resume, rm, sync
 from s3transfer.cli.common import Command
 from s3transfer.cli.options import GROUPS
 
-COMMANDS: tuple[Command, ...] = (cp.COMMAND, bench.COMMAND, resume.COMMAND)
+COMMANDS: tuple[Command, ...] = (
+    cp.COMMAND,
+    mv.COMMAND,
+    rm.COMMAND,
+    sync.COMMAND,
+    ls.COMMAND,
+    resume.COMMAND,
+    bench.COMMAND,
+)
 
 EXIT_CODES = (
     '0: everything succeeded; 1: a transfer failed or a file was refused; '
