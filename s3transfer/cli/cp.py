@@ -147,7 +147,8 @@ def plan_cp(client: Any, args: argparse.Namespace) -> Plan:
     if STREAM in (source, destination):
         return Plan((_plan_stream(client, source, destination, args, requested),))
     if args.recursive:
-        plan = _plan_recursive(client, source, destination, args.filters, requested)
+        follow = getattr(args, 'follow_symlinks', True)
+        plan = _plan_recursive(client, source, destination, args.filters, follow)
     elif args.filters:
         raise UsageError('--include/--exclude need --recursive')
     else:
@@ -209,7 +210,7 @@ def _plan_stream(
 
 
 def _plan_recursive(
-    client: Any, source: Any, destination: Any, filters: list, requested: dict
+    client: Any, source: Any, destination: Any, filters: list, follow_symlinks: bool
 ) -> Plan:
     if isinstance(source, S3Location) and isinstance(destination, S3Location):
         return plan_copy(
@@ -224,7 +225,13 @@ def _plan_recursive(
         return plan_download(client, source.bucket, source.key, destination, filters)
     if not os.path.isdir(source):
         raise UsageError(f'not a folder: {source}')
-    return plan_upload(source, destination.bucket, destination.key, filters)
+    return plan_upload(
+        source,
+        destination.bucket,
+        destination.key,
+        filters,
+        follow_symlinks=follow_symlinks,
+    )
 
 
 def _plan_single(client: Any, source: Any, destination: Any, requested: dict) -> Any:

@@ -41,6 +41,8 @@ def source_deletion(item: Any) -> ObjectDelete | str | None:
 def run(ctx: Context) -> int:
     """Transfer like ``cp`` (printing ``move:`` lines), then delete the sources."""
     args = ctx.args
+    if getattr(args, 'cluster', None) or getattr(args, 'workers', None):
+        raise UsageError('--cluster/--workers apply to cp only')
     if cp.STREAM in (args.source, args.destination):
         raise UsageError('mv cannot move a stream (-): use cp')
     plan = cp.plan_cp(ctx.client, args)
