@@ -560,7 +560,7 @@ _OWNERS = (
     ('botocore/', 'botocore'),
     ('urllib3/', 'urllib3'),
     ('dateutil/', 'botocore'),
-    ('nullserver.py', 'harness'),
+    ('fakes3.py', 'harness'),
     ('payload.py', 'harness'),
     ('workloads.py', 'harness'),
 )

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent / 'tests'))  # fakes3, as the benchmark children
 
-import nullserver  # noqa: E402
+import fakes3  # noqa: E402
 import payload  # noqa: E402
 import run  # noqa: E402
 import workloads  # noqa: E402
@@ -62,30 +64,22 @@ def test_aws_chunked_bodies_are_deframed(
     body = AwsChunkedWrapper(
         io.BytesIO(data), Crc32Checksum, checksum_name='x-amz-checksum-crc32'
     )
-    monkeypatch.setattr(nullserver, 'SEND_BLOCKSIZE', blocksize)
-    assert nullserver.consume_body(body, True) == (size, zlib.crc32(data))
+    monkeypatch.setattr(fakes3, 'SEND_BLOCKSIZE', blocksize)
+    assert fakes3.consume_body(body, True) == (size, zlib.crc32(data))
 
 
 def test_plain_bodies_are_consumed_whole() -> None:
-    assert nullserver.consume_body(b'abc') == (3, zlib.crc32(b'abc'))
-    assert nullserver.consume_body(io.BytesIO(b'x' * 40000)) == (
+    assert fakes3.consume_body(b'abc') == (3, zlib.crc32(b'abc'))
+    assert fakes3.consume_body(io.BytesIO(b'x' * 40000)) == (
         40000,
         zlib.crc32(b'x' * 40000),
     )
-    assert nullserver.consume_body(None) == (0, 0)
+    assert fakes3.consume_body(None) == (0, 0)
 
 
 def _client():
-    import botocore.session
-
-    client = botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        endpoint_url='https://s3.null.invalid',
-        aws_access_key_id='a',
-        aws_secret_access_key='b',
-    )
-    server = nullserver.NullS3()
+    client = fakes3.offline_client(fakes3.NULL_ENDPOINT)
+    server = fakes3.NullS3(content=payload.pattern_slice)
     server.attach(client)
     return client, server
 

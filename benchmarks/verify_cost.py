@@ -22,25 +22,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import botocore.session  # noqa: E402
-from nullserver import NullS3  # noqa: E402
-from payload import iter_pattern  # noqa: E402
+from payload import iter_pattern, pattern_slice  # noqa: E402
 
 from s3transfer.checksums import get_algorithm  # noqa: E402
 from s3transfer.manager import TransferConfig, TransferManager  # noqa: E402
 from s3transfer.sizes import parse_size  # noqa: E402
-
-
-def _client(server: NullS3):
-    client = botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        endpoint_url='http://null.invalid',
-        aws_access_key_id='x',
-        aws_secret_access_key='x',
-    )
-    server.attach(client)
-    return client
+from tests.fakes3 import null_client  # noqa: E402
 
 
 def _cpu() -> float:
@@ -70,9 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     crc = 0
     for block in iter_pattern(0, size):
         crc = algorithm.compute(block, crc)
-    server = NullS3()
+    client, server = null_client(content=pattern_slice)
     server.add_object('obj', 0, size, (algorithm.name, algorithm.encode(crc)))
-    client = _client(server)
     cpu: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, 'out.bin')

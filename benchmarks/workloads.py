@@ -14,20 +14,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import botocore.session
-from botocore.config import Config
-from nullserver import NullS3
-from payload import CrcWriter, PatternReader, key_pos
+from payload import CrcWriter, PatternReader, key_pos, pattern_slice
+
+# The one fake S3 of tests and benchmarks, imported as a top-level module: putting the
+# checkout root on sys.path would shadow the s3transfer installed in this venv.
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / 'tests'))
+from fakes3 import NULL_ENDPOINT, NullS3, offline_client  # noqa: E402
 
 import s3transfer
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.subscribers import BaseSubscriber
 
 WORKLOADS: dict[str, Callable[..., list]] = {}
-# https like production (unsigned payload, CRC32 trailer); nothing is ever connected.
-_NULL_ENDPOINT = 'https://s3.null.invalid'
 
 
 class Progress(BaseSubscriber):
@@ -158,17 +159,11 @@ def _serve(server: NullS3 | None, key: str, size: int) -> None:
 
 
 def _make_client(job: dict) -> tuple[Any, NullS3 | None]:
-    client = botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        endpoint_url=job['endpoint'] or _NULL_ENDPOINT,
-        aws_access_key_id='bench',
-        aws_secret_access_key='bench',
-        config=Config(s3={'addressing_style': 'path'}),
-    )
+    endpoint = job['endpoint'] or NULL_ENDPOINT
+    client = offline_client(endpoint, s3={'addressing_style': 'path'})
     server = None
     if not job['endpoint']:
-        server = NullS3()
+        server = NullS3(content=pattern_slice)
         server.attach(client)
     return client, server
 

@@ -1,20 +1,25 @@
-"""A faster drop-in for botocore's aws-chunked request body encoder.
+"""Fast path "aws-chunked offset reads": botocore's aws-chunked encoder, cheaper.
 
-botocore's ``AwsChunkedWrapper.read`` re-slices its pending 1 MiB chunk on every small
-socket read (urllib3 sends in 16 KiB blocks), copying each byte ~32 times. The subclass
-here keeps a read offset instead and produces the same bytes. It is switched in only for
-upload bodies, only for the exact botocore class, and only after a self-check against
-botocore's own encoder has passed, so a botocore change can never alter what is sent.
+botocore's ``AwsChunkedWrapper.read`` re-slices its pending 1 MiB chunk on every socket
+read (urllib3 2 sends in 128 KiB blocks under botocore), copying each byte several
+times. The subclass here keeps a read offset instead and produces the same bytes. The
+``use_offset_reads`` event handler switches it in only for our own upload bodies, only
+for botocore's exact class, only while fast paths are on (``S3TRANSFER_NO_FAST_PATHS``)
+and only after a first-use self-check against botocore's own encoder has passed, so a
+change of botocore's private internals makes it step aside instead of failing.
+See docs/performance.md.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import threading
 import zlib
+from typing import Any
 
 from botocore.httpchecksum import AwsChunkedWrapper
+
+from s3transfer import fastpaths
 
 
 class _OffsetAwsChunkedWrapper(AwsChunkedWrapper):
@@ -100,18 +105,17 @@ def _encodes_like_botocore() -> bool:
         return False
 
 
-_checked: bool | None = None
-_check_lock = threading.Lock()
+OFFSET_READS = fastpaths.SelfCheck('aws-chunked offset reads', _encodes_like_botocore)
 
 
-def speed_up(body: object) -> None:
-    """Make ``body`` read faster when it is exactly botocore's encoder and safe to."""
-    global _checked
-    if type(body) is not AwsChunkedWrapper:
+def use_offset_reads(request: Any, operation_name: str, **kwargs: Any) -> None:
+    """Event handler (request-created): give our upload body the offset-read encoder."""
+    if operation_name not in ('PutObject', 'UploadPart'):
         return
-    if _checked is None:
-        with _check_lock:
-            if _checked is None:
-                _checked = _encodes_like_botocore()
-    if _checked:
+    body = request.body
+    if type(body) is not AwsChunkedWrapper:  # not subclasses: they may read differently
+        return
+    if not hasattr(getattr(body, '_raw', None), 'signal_transferring'):
+        return  # not one of our upload bodies
+    if OFFSET_READS.passed():
         body.__class__ = _OffsetAwsChunkedWrapper

@@ -2,8 +2,15 @@
 
 Layers, top-down: ``DownloadSubmissionTask`` picks an output manager (where bytes go)
 and submits ``GetObjectTask``s; each task streams its response and hands every
-``io_chunksize`` read to the output manager (``queue_file_io_task``, the one hot
-path for bytes); the output manager's final io task renames/closes and announces done.
+``io_chunksize`` read to the output manager's ``queue_file_io_task``, the one entry
+point for bytes; the output manager's final io task renames/closes and announces done.
+
+From there bytes take one of three routes: an io task per write on the io executor
+(the plain way, as the original), or one of two fast paths (docs/performance.md, off
+with ``S3TRANSFER_NO_FAST_PATHS=1``): "positional writes" (``_PositionalTempFile``:
+request threads ``pwrite`` into the temp file) and "batched streaming writes"
+(``_IOTaskBatch``: writes a non-seekable target's DeferQueue releases together go to
+the io executor as one task).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
-from s3transfer import waiting
+from s3transfer import fastpaths, waiting
 from s3transfer.checksums import DownloadVerifier, build_download_verifier
 from s3transfer.compat import seekable
 from s3transfer.exceptions import S3DownloadFailedError, S3ValidationError
@@ -83,7 +90,8 @@ def _naming_destination(error: OSError, destination: str) -> OSError:
 
 
 class _PositionalTempFile(DeferredOpenFile):
-    """A lazily opened temp file that request threads may also write with ``pwrite``.
+    """Fast path "positional writes": a lazily opened temp file that request threads
+    may also write with ``pwrite``.
 
     Writing positionally from the thread that read the bytes keeps them out of the io
     queue (memory) and off the single io thread (speed). The writes take turns: the
@@ -171,8 +179,13 @@ class DownloadOutputManager:
         raise NotImplementedError('must implement get_fileobj_for_io_writes()')
 
     def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
-        """Write our own temp file positionally right here; else queue an io task."""
-        if isinstance(fileobj, _PositionalTempFile) and fileobj.write_at(data, offset):
+        """Write our own temp file positionally right here (fast path "positional
+        writes", docs/performance.md); else queue an io task."""
+        if (
+            isinstance(fileobj, _PositionalTempFile)
+            and fastpaths.enabled()
+            and fileobj.write_at(data, offset)
+        ):
             return
         self._transfer_coordinator.submit(
             self._io_executor, self.get_io_write_task(fileobj, data, offset)
@@ -325,15 +338,16 @@ class DownloadNonSeekableOutputManager(DownloadOutputManager):
     def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
         """Queue the writes the DeferQueue releases, in offset order.
 
-        Several writes released at once go out as one io task that runs them in order.
+        Several writes released at once go out as one io task that runs them in order
+        (fast path "batched streaming writes"; one task per write when it is off).
         """
         with self._io_submit_lock:
             writes = self._defer_queue.request_writes(offset, data)
             for _ in writes:
                 logger.debug('Queueing IO offset %s for fileobj: %s', offset, fileobj)
-            if len(writes) == 1:
-                write = writes[0]
-                super().queue_file_io_task(fileobj, write['data'], write['offset'])
+            if len(writes) == 1 or not fastpaths.enabled():
+                for write in writes:
+                    super().queue_file_io_task(fileobj, write['data'], write['offset'])
             elif writes:
                 self._transfer_coordinator.submit(
                     self._io_executor, self._get_batch_write_task(fileobj, writes)
@@ -1175,7 +1189,8 @@ class IOStreamingWriteTask(Task):
 
 
 class _IOTaskBatch(Task):
-    """Run several io tasks in order on one io thread (one hop instead of many)."""
+    """Fast path "batched streaming writes": several io tasks run in order on the io
+    thread as one task (one executor hop instead of many)."""
 
     @property
     def queue_slots(self) -> int:

@@ -454,7 +454,8 @@ class BoundedExecutor:
     def submit(self, task: Any, tag: Any = None, block: bool = True) -> ExecutorFuture:
         """Take a slot from the tag's (or the default) semaphore, then run ``task``.
 
-        A task with ``queue_slots`` (several queued items run as one) takes that many.
+        A task standing for several queued items takes that many slots: its
+        ``queue_slots`` (declared by ``tasks.Task``; 1 for callables without it).
         """
         semaphore = self._semaphore
         if tag:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from s3transfer._awschunked import use_offset_reads
 from s3transfer._types import CopySource, DownloadTarget, ExtraArgs, UploadSource
 from s3transfer.bandwidth import BandwidthLimiter, LeakyBucket
 from s3transfer.checksums import resolve_upload_algorithm
@@ -637,6 +638,10 @@ class TransferManager:
         )
         self._client.meta.events.register_last(
             event_name, signal_transferring, unique_id='s3upload-transferring'
+        )
+        # Fast path (docs/performance.md): a cheaper aws-chunked encoder, same bytes.
+        self._client.meta.events.register_last(
+            event_name, use_offset_reads, unique_id='s3upload-aws-chunked-offset-reads'
         )
 
     def __enter__(self) -> TransferManager:

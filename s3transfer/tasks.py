@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from s3transfer import fastpaths
 from s3transfer.constants import CONDITIONAL_WRITE_ARGS
 from s3transfer.exceptions import ConditionalWriteFailedError
 from s3transfer.futures import set_current_transfer
@@ -38,12 +40,13 @@ _REPR_PARAMS = (
 if ClientContext is not None:
 
     class _CheapCopyContext(ClientContext):
-        """A botocore ``ClientContext`` whose deep copy is one set copy per field.
+        """Fast path "cheap context copy": a ``ClientContext`` copied field by field.
 
         botocore deep-copies the current context on every API call (and once more when
         a task starts); the generic ``copy.deepcopy`` of a dataclass costs tens of
         microseconds, several times per transferred file. Set members are hashable
-        feature ids (strings), so copying the set is a deep copy.
+        feature ids (strings), so copying the set is a deep copy. Guarded by
+        ``CHEAP_CONTEXT_COPY`` (docs/performance.md).
         """
 
         def __deepcopy__(self, memo: dict) -> _CheapCopyContext:
@@ -63,21 +66,54 @@ if ClientContext is not None:
         __hash__ = None  # type: ignore[assignment]  # mutable, like ClientContext
 
 
-def _cheap_copy_context(ctx: Any) -> Any:
-    """``ctx`` (or the current context, or a new one) as a ``_CheapCopyContext``.
+def _context_copies_field_by_field() -> bool:
+    """Whether botocore's ``ClientContext`` is still a plain dataclass we may copy so.
 
-    Its fields are shared with ``ctx``: ``start_as_current_context`` copies it (cheaply)
-    before making it current, so ``ctx`` itself is never changed.
+    No copy/pickle hooks or slots of its own, its state in ``__dict__`` as its fields,
+    and the cheap deep copy equal to the generic one yet independent of the original.
     """
     if ClientContext is None:
-        return ctx
-    current = ctx or get_context()
+        return False
+    for hook in ('__deepcopy__', '__copy__', '__reduce_ex__', '__slots__'):
+        if hook in vars(ClientContext):
+            return False
+    original = ClientContext()
+    if set(vars(original)) != {f.name for f in dataclasses.fields(ClientContext)}:
+        return False
+    original.features.add('check')
+    cheap = copy.deepcopy(_as_cheap_copy_context(original))
+    plain = copy.deepcopy(original)
+    cheap.features.add('other')
+    return type(cheap) is _CheapCopyContext and vars(plain) == {
+        **vars(cheap),
+        'features': {'check'},
+    }
+
+
+CHEAP_CONTEXT_COPY = fastpaths.SelfCheck(
+    'cheap context copy', _context_copies_field_by_field
+)
+
+
+def _as_cheap_copy_context(current: Any) -> Any:
     if type(current) is _CheapCopyContext:
         return current
     cheap = _CheapCopyContext()
     if current is not None:
         cheap.__dict__.update(vars(current))
     return cheap
+
+
+def _cheap_copy_context(ctx: Any) -> Any:
+    """``ctx`` (or the current context, or a new one) as a ``_CheapCopyContext``.
+
+    Its fields are shared with ``ctx``: ``start_as_current_context`` copies it (cheaply)
+    before making it current, so ``ctx`` itself is never changed. ``ctx`` unchanged when
+    the fast path is off or its self-check failed.
+    """
+    if not CHEAP_CONTEXT_COPY.passed():
+        return ctx
+    return _as_cheap_copy_context(ctx or get_context())
 
 
 class Task:
@@ -110,6 +146,12 @@ class Task:
     def transfer_id(self) -> Any:
         """The id of the transfer this task belongs to."""
         return self._transfer_coordinator.transfer_id
+
+    @property
+    def queue_slots(self) -> int:
+        """How many queued items this task stands for: ``BoundedExecutor.submit``
+        takes that many slots of its default semaphore. 1, except for a batch."""
+        return 1
 
     def __call__(self, ctx: Any = None) -> Any:
         """Run the task under botocore context ``ctx``; errors go to the coordinator."""

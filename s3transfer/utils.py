@@ -24,7 +24,6 @@ from botocore.exceptions import (  # noqa: F401  (module attributes, spec utils.
 from botocore.httpchecksum import DEFAULT_CHECKSUM_ALGORITHM, AwsChunkedWrapper
 from botocore.utils import is_s3express_bucket  # re-exported: crt imports it from here
 
-from s3transfer import _awschunked
 from s3transfer.compat import SOCKET_ERROR, fallocate, rename_file  # noqa: F401
 from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS
 
@@ -68,8 +67,6 @@ def signal_transferring(request: Any, operation_name: str, **kwargs: Any) -> Non
     if operation_name in ('PutObject', 'UploadPart'):
         body = request.body
         if isinstance(body, AwsChunkedWrapper):
-            if hasattr(getattr(body, '_raw', None), 'signal_transferring'):
-                _awschunked.speed_up(body)  # only our own upload bodies
             body = getattr(body, '_raw', None)
         if hasattr(body, 'signal_transferring'):
             body.signal_transferring()

@@ -102,3 +102,9 @@ def bucket(s3_client):
     name = f'test-{uuid.uuid4().hex[:20]}'
     s3_client.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def fast_paths_on(monkeypatch):
+    """Run a fast path's own tests even where CI switched them all off (the env var)."""
+    monkeypatch.delenv('S3TRANSFER_NO_FAST_PATHS', raising=False)

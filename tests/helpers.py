@@ -1,13 +1,14 @@
 """Small test doubles and functions shared by several test modules."""
 
 import hashlib
+import inspect
 import io
+import sys
+import textwrap
 from pathlib import Path
 
-import botocore.session
-from botocore.config import Config
-
 from s3transfer.subscribers import BaseSubscriber
+from tests.fakes3 import offline_client  # noqa: F401  (the one offline client)
 
 
 class Progress(BaseSubscriber):
@@ -62,17 +63,6 @@ class RawBody:
         yield self._body
 
 
-def offline_client(**config_kwargs):
-    """A botocore S3 client with fake credentials; it never reaches the network."""
-    return botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        config=Config(**config_kwargs),
-    )
-
-
 def payload(size: int, seed: int = 0) -> bytes:
     """``size`` deterministic bytes for ``seed``, built from a repeated 64 KiB block."""
     block = hashlib.sha256(str(seed).encode()).digest() * 2048  # 64 KiB
@@ -95,3 +85,42 @@ def write_tree(root: Path, files: dict[str, bytes]) -> None:
         path = root.joinpath(*name.split('/'))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+
+
+def rename_private_attribute(monkeypatch, cls: type, old: str) -> str:
+    """Simulate a botocore release in which ``cls``'s private ``old`` got a new name.
+
+    Every method of ``cls`` mentioning ``old`` is recompiled from its source with the
+    new name (so botocore's own code keeps working), and a method called ``old`` moves
+    to the new name. Returns the new name; ``monkeypatch`` undoes it all.
+    """
+    new = old + '_renamed'
+    namespace = dict(vars(sys.modules[cls.__module__]))
+    for name, member in list(vars(cls).items()):
+        if not inspect.isfunction(member):
+            continue
+        source = textwrap.dedent(inspect.getsource(member))
+        if old not in source:
+            continue
+        exec(source.replace(old, new), namespace)
+        new_name = new if name == old else name
+        monkeypatch.setattr(cls, new_name, namespace[new_name], raising=False)
+        if new_name != name:
+            monkeypatch.delattr(cls, name)
+    return new
+
+
+class PatternStream:
+    """A read-only, non-seekable stream of ``total`` bytes built on every read."""
+
+    def __init__(self, total: int) -> None:
+        self._remaining = total
+        self._block = bytes(range(256)) * 4096
+
+    def read(self, amount: int | None = None) -> bytes:
+        if amount is None or amount < 0:
+            amount = self._remaining
+        amount = min(amount, self._remaining)
+        self._remaining -= amount
+        whole, rest = divmod(amount, len(self._block))
+        return self._block * whole + self._block[:rest]

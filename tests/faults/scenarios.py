@@ -6,7 +6,6 @@ of stalling the suite.
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import json
 import os
@@ -19,12 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import botocore.session
-from botocore.awsrequest import AWSResponse
-from botocore.config import Config
-
+from tests.fakes3 import error_response, null_client  # noqa: F401  (re-exported)
 from tests.faults.proxy import Action, RequestInfo, Rule, internal_error, slow_down
-from tests.helpers import RawBody
+from tests.helpers import PatternStream  # noqa: F401  (re-exported)
 
 MiB = 1024 * 1024
 HERE = Path(__file__).resolve().parent
@@ -169,22 +165,6 @@ class FirstAttempts:
             return self._seen[number] <= self._attempts
 
 
-class PatternStream:
-    """A read-only, non-seekable stream of ``total`` bytes built on every read."""
-
-    def __init__(self, total: int) -> None:
-        self._remaining = total
-        self._block = bytes(range(256)) * 4096
-
-    def read(self, amount: int | None = None) -> bytes:
-        if amount is None or amount < 0:
-            amount = self._remaining
-        amount = min(amount, self._remaining)
-        self._remaining -= amount
-        whole, rest = divmod(amount, len(self._block))
-        return self._block * whole + self._block[:rest]
-
-
 class ReadOnly:
     """Hides ``seek``/``tell`` of a file object so it uploads as a stream."""
 
@@ -193,86 +173,6 @@ class ReadOnly:
 
     def read(self, amount: int | None = None) -> bytes:
         return self._fileobj.read(amount)
-
-
-_CANNED_RESPONSES = {
-    'CreateMultipartUpload': (
-        200,
-        {},
-        b'<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>'
-        b'<UploadId>upload-id</UploadId></InitiateMultipartUploadResult>',
-    ),
-    'UploadPart': (200, {'ETag': '"etag"'}, b''),
-    'PutObject': (200, {'ETag': '"etag"'}, b''),
-    'CompleteMultipartUpload': (
-        200,
-        {},
-        b'<CompleteMultipartUploadResult><ETag>"etag"</ETag>'
-        b'</CompleteMultipartUploadResult>',
-    ),
-    'AbortMultipartUpload': (204, {}, b''),
-}
-
-
-class NullEndpoint:
-    """A ``before-send`` handler: drains request bodies, answers canned responses.
-
-    Requests never leave the process, so load scenarios measure the transfer
-    manager rather than a server. ``latency`` maps operations to seconds to wait;
-    ``operations`` and ``bytes_received`` count requests and body bytes per operation.
-    """
-
-    def __init__(self, latency: dict[str, float] | None = None) -> None:
-        self.latency = latency or {}
-        self.operations: collections.Counter[str] = collections.Counter()
-        self.bytes_received: collections.Counter[str] = collections.Counter()
-        self._lock = threading.Lock()
-
-    def attach(self, client: Any) -> Any:
-        """Route every S3 request of ``client`` here; returns the client."""
-        client.meta.events.register('before-send.s3', self)
-        return client
-
-    def __call__(self, request: Any, event_name: str, **kwargs: Any) -> Any:
-        operation = event_name.rsplit('.', 1)[-1]
-        received = _drain(request.body)
-        with self._lock:
-            self.operations[operation] += 1
-            self.bytes_received[operation] += received
-        time.sleep(self.latency.get(operation, 0))
-        status, headers, body = _CANNED_RESPONSES[operation]
-        return AWSResponse(request.url, status, headers, RawBody(body))
-
-
-def error_response(url: str, status: int, code: str) -> AWSResponse:
-    """An S3 error answer, for ``before-send`` handlers."""
-    body = f'<Error><Code>{code}</Code><Message>{code}</Message></Error>'.encode()
-    return AWSResponse(url, status, {}, RawBody(body))
-
-
-def _drain(body: Any) -> int:
-    if body is None:
-        return 0
-    if isinstance(body, bytes | bytearray):
-        return len(body)
-    received = 0
-    for chunk in iter(lambda: body.read(64 * 1024), b''):
-        received += len(chunk)
-    return received
-
-
-def null_client(latency: dict[str, float] | None = None) -> tuple[Any, NullEndpoint]:
-    """A botocore S3 client whose requests a fresh ``NullEndpoint`` answers."""
-    client = botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        endpoint_url='http://127.0.0.1:9',
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        config=Config(s3={'addressing_style': 'path'}),
-    )
-    endpoint = NullEndpoint(latency)
-    return endpoint.attach(client), endpoint
 
 
 def put_random(s3_client: Any, bucket: str, size: int, key: str = 'obj') -> bytes:

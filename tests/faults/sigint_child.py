@@ -16,11 +16,9 @@ import signal
 import sys
 import threading
 
-import botocore.session
-from botocore.config import Config
-
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.subscribers import BaseSubscriber
+from tests.fakes3 import offline_client
 from tests.faults.scenarios import PatternStream
 
 MiB = 1024 * 1024
@@ -49,13 +47,8 @@ def signal_a_worker_thread(progress: FirstProgress) -> None:
 
 def main() -> None:
     mode, endpoint_url, bucket, key, target = sys.argv[1:6]
-    client = botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        endpoint_url=endpoint_url,
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 2}),
+    client = offline_client(
+        endpoint_url, s3={'addressing_style': 'path'}, retries={'max_attempts': 2}
     )
     config = TransferConfig()
     if mode == 'download':

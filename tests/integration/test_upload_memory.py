@@ -52,11 +52,11 @@ def test_non_seekable_upload_buffers_at_most_the_configured_chunks(source):
     assert report['max_in_memory_upload_chunks'] == 10
     assert report['bytes_received'] == TOTAL
     parts = TOTAL // chunksize
-    assert report['operations'] == [
-        'CreateMultipartUpload',
-        *['UploadPart'] * parts,
-        'CompleteMultipartUpload',
-    ]
+    assert report['operations'] == {
+        'CreateMultipartUpload': 1,
+        'UploadPart': parts,
+        'CompleteMultipartUpload': 1,
+    }
     # The baseline is genuine: no peak inherited from the (large) test process.
     assert report['start_maxrss'] - report['start_rss'] < chunksize
     growth, budget, message = growth_against_budget(report, source)

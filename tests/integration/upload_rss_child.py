@@ -1,7 +1,7 @@
 """Child process for test_upload_memory: one large non-seekable upload, peak RSS.
 
-Requests never leave the process: a ``before-send`` handler drains each body in small
-reads and answers with a canned response. Prints a JSON report on stdout.
+Requests never leave the process: the tests' fake S3 (tests/fakes3.py) drains each
+body as urllib3 would send it and answers. Prints a JSON report on stdout.
 
 Linux keeps ``ru_maxrss`` across ``exec``, so a child of a large test process would
 start with that process's peak; the measurement therefore runs in a fresh fork.
@@ -15,49 +15,18 @@ import json
 import os
 import resource
 import sys
-import time
+from pathlib import Path
 
-import botocore.session
-from botocore.awsrequest import AWSResponse
-from botocore.config import Config
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout root
 
-from s3transfer.manager import TransferConfig, TransferManager
+from s3transfer.manager import TransferConfig, TransferManager  # noqa: E402
+from tests.fakes3 import null_client  # noqa: E402
+from tests.helpers import PatternStream  # noqa: E402
 
 MB = 1024 * 1024
-DRAIN_READ = 64 * 1024
 # Simulated network time per part, so reading the stream outruns sending it and the
 # in-memory bound (not the consumers' speed) is what limits buffering.
 PART_LATENCY = 0.05
-RESPONSES = {
-    'CreateMultipartUpload': (
-        {},
-        b'<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>'
-        b'<UploadId>upload-id</UploadId></InitiateMultipartUploadResult>',
-    ),
-    'UploadPart': ({'ETag': '"etag"'}, b''),
-    'PutObject': ({'ETag': '"etag"'}, b''),
-    'CompleteMultipartUpload': (
-        {},
-        b'<CompleteMultipartUploadResult><ETag>"etag"</ETag>'
-        b'</CompleteMultipartUploadResult>',
-    ),
-}
-
-
-class PatternStream:
-    """A read-only stream of ``total`` bytes; every read returns freshly built bytes."""
-
-    def __init__(self, total):
-        self._remaining = total
-        self._block = bytes(range(256)) * 4096  # 1 MiB, non-zero so pages are touched
-
-    def read(self, amount=None):
-        if amount is None or amount < 0:
-            amount = self._remaining
-        amount = min(amount, self._remaining)
-        self._remaining -= amount
-        whole, rest = divmod(amount, len(self._block))
-        return self._block * whole + self._block[:rest]
 
 
 class PatternRaw(io.RawIOBase):
@@ -86,34 +55,6 @@ SOURCES = {
 }
 
 
-class _RawBody:
-    def __init__(self, body):
-        self._body = body
-
-    def stream(self, **kwargs):
-        yield self._body
-
-
-class NullEndpoint:
-    """Drains request bodies and answers with canned 200 responses."""
-
-    def __init__(self):
-        self.bytes_received = 0
-        self.operations = []
-
-    def __call__(self, request, event_name, **kwargs):
-        operation = event_name.rsplit('.', 1)[-1]
-        self.operations.append(operation)
-        body = request.body
-        if hasattr(body, 'read'):
-            for chunk in iter(lambda: body.read(DRAIN_READ), b''):
-                self.bytes_received += len(chunk)
-        if operation == 'UploadPart':
-            time.sleep(PART_LATENCY)
-        headers, content = RESPONSES[operation]
-        return AWSResponse(request.url, 200, headers, _RawBody(content))
-
-
 def current_rss():
     with open('/proc/self/statm') as statm:
         return int(statm.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
@@ -138,16 +79,7 @@ def measure():
         max_request_concurrency=request_threads,
         max_in_memory_upload_chunks=int(max_in_memory_upload_chunks),
     )
-    client = botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        endpoint_url='http://127.0.0.1:9',
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        config=Config(s3={'addressing_style': 'path'}),
-    )
-    endpoint = NullEndpoint()
-    client.meta.events.register('before-send.s3', endpoint)
+    client, server = null_client({'UploadPart': PART_LATENCY})
     start_rss = current_rss()
     start_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     with TransferManager(client, config) as manager:
@@ -158,8 +90,8 @@ def measure():
         'peak_rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         'chunksize': config.multipart_chunksize,
         'max_in_memory_upload_chunks': config.max_in_memory_upload_chunks,
-        'bytes_received': endpoint.bytes_received,
-        'operations': endpoint.operations,
+        'bytes_received': sum(server.bytes_received.values()),
+        'operations': dict(server.operations),
     }
     print(json.dumps(report))
 

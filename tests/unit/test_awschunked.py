@@ -7,8 +7,10 @@ from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s3transfer import _awschunked
+from s3transfer import _awschunked, fastpaths
+from s3transfer._awschunked import use_offset_reads
 from s3transfer.utils import ReadFileChunk, signal_transferring
+from tests.helpers import rename_private_attribute
 
 
 class _Request:
@@ -54,19 +56,33 @@ def _wrapped_upload_body(data=b'abc'):
     return AwsChunkedWrapper(chunk, checksum_cls=Crc32Checksum)
 
 
+@pytest.fixture(autouse=True)
+def fresh_self_check(fast_paths_on):
+    """Every test sees the self-check run anew, and leaves no verdict behind."""
+    _awschunked.OFFSET_READS.reset()
+    yield
+    _awschunked.OFFSET_READS.reset()
+
+
 def test_our_upload_bodies_get_the_fast_encoder():
     wrapper = _wrapped_upload_body()
-    signal_transferring(_Request(wrapper), 'UploadPart')
+    use_offset_reads(_Request(wrapper), 'UploadPart')
     assert type(wrapper) is _awschunked._OffsetAwsChunkedWrapper
     assert wrapper.read().startswith(b'3\r\nabc\r\n')
 
 
+def test_signal_transferring_no_longer_changes_the_body_class():
+    wrapper = _wrapped_upload_body()
+    signal_transferring(_Request(wrapper), 'UploadPart')
+    assert type(wrapper) is AwsChunkedWrapper
+
+
 def test_foreign_bodies_and_other_operations_are_left_alone():
     foreign = AwsChunkedWrapper(io.BytesIO(b'abc'), checksum_cls=Crc32Checksum)
-    signal_transferring(_Request(foreign), 'PutObject')
+    use_offset_reads(_Request(foreign), 'PutObject')
     assert type(foreign) is AwsChunkedWrapper
     ours = _wrapped_upload_body()
-    signal_transferring(_Request(ours), 'GetObject')
+    use_offset_reads(_Request(ours), 'GetObject')
     assert type(ours) is AwsChunkedWrapper
 
 
@@ -75,20 +91,41 @@ def test_subclasses_of_botocores_encoder_are_left_alone():
         pass
 
     body = Custom(ReadFileChunk(io.BytesIO(b'a'), 1, 1), checksum_cls=Crc32Checksum)
-    _awschunked.speed_up(body)
+    use_offset_reads(_Request(body), 'UploadPart')
     assert type(body) is Custom
 
 
-def test_nothing_is_switched_when_the_self_check_fails(monkeypatch):
-    monkeypatch.setattr(_awschunked, '_checked', None)
-    monkeypatch.setattr(_awschunked, '_encodes_like_botocore', lambda: False)
+def test_the_environment_variable_switches_it_off(monkeypatch):
+    monkeypatch.setenv(fastpaths.ENV_VAR, '1')
     body = _wrapped_upload_body()
-    _awschunked.speed_up(body)
+    use_offset_reads(_Request(body), 'UploadPart')
+    assert type(body) is AwsChunkedWrapper
+
+
+def test_nothing_is_switched_when_the_self_check_fails(monkeypatch):
+    monkeypatch.setattr(_awschunked.OFFSET_READS, '_check', lambda: False)
+    body = _wrapped_upload_body()
+    use_offset_reads(_Request(body), 'UploadPart')
     assert type(body) is AwsChunkedWrapper
 
 
 def test_self_check_passes_on_this_botocore():
     assert _awschunked._encodes_like_botocore() is True
+    assert _awschunked.OFFSET_READS.passed() is True
+
+
+@pytest.mark.parametrize('private', ['_make_chunk', '_remaining', '_complete'])
+def test_a_botocore_that_renamed_a_private_attribute_gets_no_fast_path(
+    monkeypatch, private
+):
+    rename_private_attribute(monkeypatch, AwsChunkedWrapper, private)
+    data = bytes(range(256)) * 40
+    body = _wrapped_upload_body(data)
+    use_offset_reads(_Request(body), 'UploadPart')
+    assert type(body) is AwsChunkedWrapper  # stepped aside, no error
+    reference = AwsChunkedWrapper(io.BytesIO(data), checksum_cls=Crc32Checksum)
+    assert body.read() == reference.read()  # botocore's own encoder still works
+    assert _awschunked.OFFSET_READS.passed() is False
 
 
 @pytest.mark.parametrize('broken', ['_make_chunk', 'read'])

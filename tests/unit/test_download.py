@@ -356,7 +356,7 @@ def test_filename_manager_writes_temp_file_then_renames(tmp_path, coordinator):
 
 
 def test_filename_manager_positional_writes_bypass_the_io_executor(
-    tmp_path, coordinator
+    tmp_path, coordinator, fast_paths_on
 ):
     class NoIOExecutor:
         def submit(self, task, tag=None, block=True):

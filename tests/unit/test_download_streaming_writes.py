@@ -12,6 +12,9 @@ from s3transfer.utils import OSUtils
 from tests.helpers import WriteOnly
 from tests.unit.test_futures_queue_slots import Slots
 
+# Batched streaming writes are a fast path: run them even when CI turns those off.
+pytestmark = pytest.mark.usefixtures('fast_paths_on')
+
 
 class CountingExecutor(BoundedExecutor):
     """An inline bounded executor that records every submitted task."""
