@@ -310,12 +310,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def do_request(self) -> None:
         parsed = urllib.parse.urlsplit(self.path)
+        body = self._read_request_body()
+        if len(body) < int(self.headers.get('Content-Length') or 0):
+            # The client gave up mid-body (e.g. a cancelled upload): like S3, never
+            # act on a truncated request.
+            self.close_connection = True
+            return
         request = RequestInfo(
             method=self.command,
             path=parsed.path,
             query=urllib.parse.parse_qs(parsed.query, keep_blank_values=True),
             headers=self.headers,
-            body=self._read_request_body(),
+            body=body,
         )
         action = self.server.proxy.choose_action(request)
         if action is None:
