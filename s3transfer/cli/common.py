@@ -47,6 +47,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """Parse a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'invalid number: {text!r}')
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'must be 0 or more: {text!r}')
+    return value
+
+
 # -- Locations ----------------------------------------------------------------------
 
 

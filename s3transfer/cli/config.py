@@ -15,7 +15,12 @@ from typing import Any
 
 from s3transfer import sizes
 from s3transfer._progress import format_size
-from s3transfer.cli.common import UsageError, parse_size, positive_int
+from s3transfer.cli.common import (
+    UsageError,
+    non_negative_int,
+    parse_size,
+    positive_int,
+)
 from s3transfer.manager import TransferConfig
 from s3transfer.resume import default_state_dir
 
@@ -36,6 +41,9 @@ class Setting:
     parse: Callable[[str], int]
     help: str
     config_key: str | None = None
+    # The command line's own default where it differs from TransferConfig's
+    # (an opt-in library feature the command line turns on).
+    cli_default: int | None = None
 
     @property
     def is_size(self) -> bool:
@@ -101,6 +109,14 @@ SETTINGS: tuple[Setting, ...] = (
         'bytes per second, e.g. 50MB/s',
         'max_bandwidth',
     ),
+    Setting(
+        '--part-retries',
+        'part_retry_attempts',
+        non_negative_int,
+        'more tries of a part that still fails after the per-request retries, '
+        'with backoff; 0 = off',
+        cli_default=5,
+    ),
 )
 # The same as (flag, attribute, parser, help) tuples.
 CONFIG_FLAGS = tuple((s.flag, s.attribute, s.parse, s.help) for s in SETTINGS)
@@ -108,7 +124,9 @@ CONFIG_FLAGS = tuple((s.flag, s.attribute, s.parse, s.help) for s in SETTINGS)
 
 def help_text(setting: Setting) -> str:
     """The flag's help with its default and the ``~/.aws/config`` key that sets it."""
-    default = getattr(TransferConfig(), setting.attribute)
+    default = setting.cli_default
+    if default is None:
+        default = getattr(TransferConfig(), setting.attribute)
     if default is None:
         shown = 'none'
     elif setting.is_size:
@@ -149,6 +167,8 @@ def transfer_config(
             continue
         raw = (file_settings or {}).get(setting.config_key or '')
         if raw is None or setting.config_key is None:
+            if setting.cli_default is not None:
+                values[setting.attribute] = setting.cli_default
             continue
         try:
             values[setting.attribute] = setting.parse(str(raw))

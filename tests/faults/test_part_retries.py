@@ -10,6 +10,8 @@ the spec says (the multipart upload aborted, no file left).
 
 import io
 import os
+import subprocess
+import sys
 
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
@@ -270,4 +272,46 @@ def test_copy_fails_as_the_spec_says_when_off(
         result_within(future, 60)
 
     assert len(aborted_upload_ids(proxy)) == 1
+    assert open_uploads(s3_client, bucket) == []
+
+
+# ------------------------------------------------------------------ command line
+
+
+def run_cli(proxy_url, *args):
+    # Two botocore attempts per request, as in the tests above.
+    env = dict(os.environ, AWS_MAX_ATTEMPTS='2', AWS_RETRY_MODE='standard')
+    env.update(AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing')
+    command = [sys.executable, '-m', 's3transfer', 'cp', *args]
+    command += ['--endpoint-url', proxy_url, '--quiet']
+    return subprocess.run(command, capture_output=True, text=True, timeout=90, env=env)
+
+
+@pytest.mark.parametrize(
+    'flags, succeeds', [([], True), (['--part-retries', '0'], False)]
+)
+def test_command_line_retries_parts_by_default(
+    s3_client, bucket, proxy, tmp_path, flags, succeeds
+):
+    data = os.urandom(3 * PART)
+    path = tmp_path / 'source.bin'
+    path.write_bytes(data)
+    rule = proxy.add_rule(
+        Rule(
+            slow_down(),
+            operation='UploadPart',
+            match=FirstAttempts({2}, BOTOCORE_ATTEMPTS + 1),
+        )
+    )
+    options = ['--multipart-chunksize', str(PART), '--multipart-threshold', str(PART)]
+
+    done = run_cli(proxy.url, str(path), f's3://{bucket}/obj', *options, *flags)
+
+    assert (done.returncode == 0) is succeeds, done.stderr
+    if succeeds:
+        assert rule.applied == BOTOCORE_ATTEMPTS + 1
+        body = s3_client.get_object(Bucket=bucket, Key='obj')['Body'].read()
+        assert sha256(body) == sha256(data)
+    else:
+        assert 'SlowDown' in done.stderr
     assert open_uploads(s3_client, bucket) == []

@@ -59,3 +59,16 @@ def test_profile_settings_reads_the_profiles_s3_section(tmp_path, monkeypatch):
     other = profile_settings(_args('--profile', 'other'))
     assert other == {'max_concurrent_requests': '4'}
     assert profile_settings(_args('--local')) == {}  # --local: only an explicit one
+
+
+def test_part_retries_are_on_by_default_in_the_command_line():
+    assert TransferConfig().part_retry_attempts == 0  # the library stays faithful
+    assert transfer_config(_args(), {}).part_retry_attempts == 5
+    assert transfer_config(_args('--part-retries', '0'), {}).part_retry_attempts == 0
+    assert transfer_config(_args('--part-retries', '2'), {}).part_retry_attempts == 2
+
+
+def test_part_retries_must_not_be_negative(capsys):
+    with pytest.raises(SystemExit):
+        _args('--part-retries', '-1')
+    assert 'must be 0 or more' in capsys.readouterr().err
