@@ -6,6 +6,8 @@ failure fails the transfer exactly as the spec says.
 """
 
 import io
+import threading
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -13,7 +15,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from s3transfer import retries
-from s3transfer.exceptions import RetriesExceededError
+from s3transfer.exceptions import CancelledError, RetriesExceededError
 from s3transfer.manager import TransferConfig, TransferManager
 from tests.helpers import Progress, offline_client, payload
 
@@ -366,3 +368,29 @@ def test_part_retry_attempts_must_be_a_count(value):
 
 def test_part_retry_attempts_defaults_to_off():
     assert TransferConfig().part_retry_attempts == 0
+
+
+# ------------------------------------------------------------------ cancellation
+
+
+def test_cancel_ends_a_part_retry_backoff_at_once(client, monkeypatch):
+    # A minute of backoff after the first failure; cancelling must not wait for it.
+    monkeypatch.setattr(retries.RetryPolicy, 'backoff', lambda self, n, rand: 60.0)
+    failed = threading.Event()
+    client.meta.events.register(
+        'after-call.s3.UploadPart', lambda **kwargs: failed.set()
+    )
+    stubber = Stubber(client)
+    expect_upload_start(stubber)
+    fail(stubber, 'upload_part', 'SlowDown', 503, upload_part_params(1))
+    expect_abort(stubber)
+    with stubber:
+        with manager(client, part_retry_attempts=3) as m:
+            future = m.upload(io.BytesIO(payload(PART + 10)), BUCKET, KEY)
+            assert failed.wait(10), 'the part was never sent'
+            started = time.monotonic()
+            future.cancel()
+            with pytest.raises(CancelledError):
+                future.result()
+        assert time.monotonic() - started < 5
+        stubber.assert_no_pending_responses()
