@@ -580,6 +580,7 @@ class DownloadSubmissionTask(SubmissionTask):
             call_args.bucket,
             call_args.key,
             found.reason,
+            extra={'unverified': f's3://{call_args.bucket}/{call_args.key}'},
         )
 
     def _submit_download_request(self, gets: GetObjectContext) -> None:

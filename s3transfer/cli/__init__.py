@@ -29,6 +29,7 @@ from s3transfer.cli.config import profile_settings, transfer_config
 from s3transfer.cli.cp import to_stdout
 from s3transfer.cli.endpoint import endpoint, make_client
 from s3transfer.cli.errors import describe_error
+from s3transfer.cli.integrity import with_integrity
 from s3transfer.cli.parser import build_parser, command
 from s3transfer.cli.resume import interrupted_message
 
@@ -58,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.local and args.endpoint_url:
         raise UsageError('--local and --endpoint-url exclude each other')
     entry = command(args.command)
-    config = transfer_config(args, profile_settings(args))
+    config = with_integrity(transfer_config(args, profile_settings(args)), args)
     with endpoint(args) as endpoint_url:
         client = make_client(args, endpoint_url, config)
         if args.local:

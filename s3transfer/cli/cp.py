@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-from s3transfer.cli import attributes, output
+from s3transfer.cli import attributes, integrity, output
 from s3transfer.cli.attributes import COPY, DOWNLOAD, UPLOAD
 from s3transfer.cli.common import (
     EXIT_FAILED,
@@ -143,7 +143,7 @@ def plan_cp(client: Any, args: argparse.Namespace) -> Plan:
     destination = parse_location(args.destination)
     if not isinstance(source, S3Location) and not isinstance(destination, S3Location):
         raise UsageError('cp needs at least one s3:// location')
-    requested = attributes.requested(args)
+    requested = {**attributes.requested(args), **integrity.conditional_args(args)}
     if STREAM in (source, destination):
         return Plan((_plan_stream(client, source, destination, args, requested),))
     if args.recursive:
@@ -316,9 +316,10 @@ def execute(ctx: Context, plan: Plan, operation: str = '') -> DirectoryResult:
     if any(isinstance(item, StreamUpload) for item in plan.items):
         config = stream_config(config, getattr(args, 'expected_size', None))
     policy = STOP if getattr(args, 'fail_fast', False) else CONTINUE
-    result, elapsed = output.run_plan(
-        ctx.client, config, plan, policy, ctx.out, operation
-    )
+    with integrity.reporting_unverified(ctx.out):
+        result, elapsed = output.run_plan(
+            ctx.client, config, plan, policy, ctx.out, operation
+        )
     if not any(item.destination == STREAM for item in plan.items):
         ctx.out.summary(result, elapsed)
     return result
@@ -349,7 +350,7 @@ COMMAND = Command(
     add_arguments=add_arguments,
     run=run,
     buckets=lambda args: s3_buckets(args.source, args.destination),
-    options=('attributes', 'endpoint', 'transfer', 'output', 'resume'),
+    options=('attributes', 'integrity', 'endpoint', 'transfer', 'output', 'resume'),
     examples=(
         ('s3transfer cp report.csv s3://bucket/reports/', 'upload one file'),
         ('s3transfer cp s3://bucket/big.bin .', 'download into this folder'),

@@ -54,6 +54,11 @@ def error_code(error: BaseException) -> str | None:
 
 def describe_error(error: BaseException) -> str:
     """The cause of a failure in words, for a person reading one line."""
+    conditions = getattr(error, 'conditions', None)
+    if isinstance(conditions, dict) and conditions:  # ConditionalWriteFailedError
+        if conditions.get('IfNoneMatch') == '*':
+            return "not overwritten: the object already exists (IfNoneMatch='*')"
+        return f'not replaced: the object does not have ETag {conditions["IfMatch"]}'
     code = error_code(error)
     if code is not None:
         words = _CODE_WORDS.get(code) or _STATUS_WORDS.get(code)

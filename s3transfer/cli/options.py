@@ -12,6 +12,7 @@ from typing import Any
 
 from s3transfer.cli.attributes import add_attribute_options
 from s3transfer.cli.config import SETTINGS, help_text
+from s3transfer.cli.integrity import add_integrity_options
 from s3transfer.directory import EXCLUDE, INCLUDE
 
 
@@ -119,4 +120,5 @@ GROUPS: dict[str, tuple[str, Callable[[Any], None]]] = {
     'output': ('output', add_output_options),
     'attributes': ('object attributes (AWS CLI names)', add_attribute_options),
     'resume': ('resuming interrupted transfers', add_resume_options),
+    'integrity': ('integrity and safe writes', add_integrity_options),
 }
