@@ -56,14 +56,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    entry = command(args.command)
+    out = output.from_args(args, data_on_stdout=to_stdout(args))
+    if not entry.needs_s3:
+        return entry.run(Context(None, transfer_config(args), args, out))
     if args.local and args.endpoint_url:
         raise UsageError('--local and --endpoint-url exclude each other')
-    entry = command(args.command)
     config = with_integrity(transfer_config(args, profile_settings(args)), args)
     with endpoint(args) as endpoint_url:
         client = make_client(args, endpoint_url, config)
         if args.local:
             for bucket in entry.buckets(args):
                 client.create_bucket(Bucket=bucket)
-        out = output.from_args(args, data_on_stdout=to_stdout(args))
         return entry.run(Context(client, config, args, out))

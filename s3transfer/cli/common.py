@@ -112,7 +112,8 @@ class Command:
     ``options`` names the shared option groups (``options.GROUPS``) it accepts;
     ``buckets`` returns the buckets that ``--local`` creates before ``run``;
     ``examples`` are ``(command line, what it does)`` pairs shown by ``--help``;
-    ``exit_codes`` explains the codes it returns beyond the common ones.
+    ``exit_codes`` explains the codes it returns beyond the common ones;
+    ``needs_s3=False`` runs it without an endpoint or client.
     """
 
     name: str
@@ -124,3 +125,4 @@ class Command:
     options: Sequence[str] = ('endpoint', 'transfer', 'output')
     examples: Sequence[tuple[str, str]] = field(default=())
     exit_codes: str = ''
+    needs_s3: bool = True  # False: run without a client (ctx.client is None)

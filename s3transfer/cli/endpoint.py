@@ -20,27 +20,41 @@ def endpoint(args: argparse.Namespace) -> Iterator[str | None]:
     if not args.local:
         yield args.endpoint_url
         return
-    server = _start_local_server()
+    with local_server() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def local_server() -> Iterator[str]:
+    """An embedded S3 server (``localbucket``) on 127.0.0.1, storing in a temporary
+    folder that is removed afterwards, with its URL."""
+    import shutil
+    import tempfile
+    import threading
+    from http.server import ThreadingHTTPServer
+    from pathlib import Path
+
     try:
-        host, port = server.get_host_and_port()
-        yield f'http://{host}:{port}'
-    finally:
-        server.stop()
-
-
-def _start_local_server() -> Any:
-    import logging
-
-    try:
-        from moto.server import ThreadedMotoServer
+        import localbucket
     except ImportError:
         raise UsageError(
             "--local needs the 'local' extra: pip install 's3transfer[local]'"
         )
-    logging.getLogger('werkzeug').setLevel(logging.ERROR)  # no per-request lines
-    server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
-    server.start()
-    return server
+    root = tempfile.mkdtemp(prefix='s3transfer-local-')
+    handler = type(
+        'LocalHandler', (localbucket.S3Handler,), {'data_root': Path(root).resolve()}
+    )
+    server = ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f'http://127.0.0.1:{server.server_port}'
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def make_client(

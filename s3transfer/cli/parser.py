@@ -12,7 +12,7 @@ import argparse
 import textwrap
 
 from s3transfer import __version__
-from s3transfer.cli import bench, cp, ls, mv, resume, rm, sync
+from s3transfer.cli import bench, completion, cp, ls, mv, resume, rm, sync
 from s3transfer.cli.common import Command
 from s3transfer.cli.options import GROUPS
 
@@ -24,6 +24,7 @@ COMMANDS: tuple[Command, ...] = (
     ls.COMMAND,
     resume.COMMAND,
     bench.COMMAND,
+    completion.COMMAND,
 )
 
 EXIT_CODES = (

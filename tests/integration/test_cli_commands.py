@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.helpers import write_tree
 
 MiB = 1024**2
@@ -445,3 +447,33 @@ def test_aws_config_s3_settings_apply_and_flags_win(
 def test_abbreviations_are_refused(s3_endpoint, bucket, tmp_path):
     done = _run(s3_endpoint, 'cp', 'a', f's3://{bucket}/', '--max-c', '3')
     assert done.returncode == 2 and b'--max-c' in done.stderr
+
+
+# -- help and completion -----------------------------------------------------------
+
+
+def test_bash_completion_completes_commands_and_flags():
+    script = (
+        'source <("$PY" -m s3transfer completion bash)\n'
+        'COMP_WORDS=(s3transfer sy); COMP_CWORD=1; _shtab_s3transfer\n'
+        'echo "${COMPREPLY[@]}"\n'
+        'COMP_WORDS=(s3transfer sync --chec); COMP_CWORD=2; _shtab_s3transfer\n'
+        'echo "${COMPREPLY[@]}"\n'
+    )
+    env = dict(os.environ, PY=sys.executable)
+    done = subprocess.run(
+        ['bash', '-c', script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ['sync', '--checksum --checksum-algorithm']
+
+
+@pytest.mark.parametrize('name', ['cp', 'mv', 'rm', 'sync', 'ls', 'bench'])
+def test_every_command_has_a_description_examples_and_exit_codes(name):
+    done = subprocess.run(
+        [sys.executable, '-m', 's3transfer', name, '--help'],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0
+    assert 'examples:\n  s3transfer ' in done.stdout
+    assert 'exit codes:\n  0: everything succeeded' in done.stdout

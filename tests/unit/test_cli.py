@@ -293,3 +293,22 @@ def test_tally_subscriber_feeds_progress_and_outcomes():
 def test_percent_stays_below_100_until_every_file_finished():
     assert percent(_snapshot(done=10, total=10, files_done=0, files_total=1)) == 99
     assert percent(_snapshot(done=10, total=10, files_done=1, files_total=1)) == 100
+
+
+def test_a_failed_bench_phase_is_a_failed_row_not_a_rate(monkeypatch, capsys):
+    from s3transfer.cli import bench, output
+    from s3transfer.directory import DirectoryResult, Failure, Plan
+
+    upload = FileUpload('/x', 'b', 'k', 10)
+    failed = DirectoryResult(failed=[Failure(upload, RuntimeError('boom'))])
+    monkeypatch.setattr(output, 'run_plan', lambda *a, **k: (failed, 1.0))
+    ok = bench._bench_phase(None, TransferConfig(), 'upload', Plan((upload,)), True)
+    assert ok is False
+    row = capsys.readouterr().out
+    assert row.startswith('upload   FAILED: 1 of 1 file(s) failed')
+    assert 'MB/s' not in row
+
+
+def test_completion_runs_without_s3(capsys):
+    assert cli.main(['completion', 'bash']) == 0
+    assert '_shtab_s3transfer' in capsys.readouterr().out
