@@ -13,8 +13,12 @@ printed), and one module per command (``cp``, ``bench``).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from s3transfer.cli import output
 from s3transfer.cli.common import (
@@ -40,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return _run(args)
+        with _signals_interrupt():
+            return _run(args)
     except KeyboardInterrupt:
         # The TransferManager context has already cancelled (and, without
         # journals, cleaned up); with journals the unfinished parts were kept.
@@ -53,6 +58,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = printable(describe_error(error))
         print(f's3transfer: error: {message}', file=sys.stderr)
         return EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop a run like Ctrl-C (journals kept, exit 130).
+
+    Only from the main thread (signal handlers cannot be set elsewhere); the
+    previous handlers come back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for name in ('SIGTERM', 'SIGHUP'):
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, _raise_interrupt)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _run(args: argparse.Namespace) -> int:
