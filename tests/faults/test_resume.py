@@ -16,10 +16,16 @@ import zlib
 from concurrent.futures import CancelledError
 
 import pytest
+from botocore.exceptions import ClientError
 
 from s3transfer.checksums import ChecksumMismatchError
 from s3transfer.manager import TransferConfig, TransferManager
-from s3transfer.resume import JournalLockedError, JournalStore, ResumeError
+from s3transfer.resume import (
+    JournalLockedError,
+    JournalStore,
+    ResumeError,
+    discard,
+)
 from tests.faults.proxy import Delay, ErrorResponse, Rule
 from tests.faults.scenarios import (
     aborted_upload_ids,
@@ -487,3 +493,26 @@ def test_full_object_checksum_upload_resumes_with_the_right_checksum(
     expected = base64.b64encode(zlib.crc32(data).to_bytes(4, 'big')).decode()
     assert head['ChecksumCRC32'] == expected
     assert s3_client.get_object(Bucket=bucket, Key='obj')['Body'].read() == data
+
+
+def test_download_whose_object_was_deleted_fails_clearly_and_can_be_discarded(
+    s3_client, proxied_client, proxy, bucket, remote, small_parts, tmp_path
+):
+    state = tmp_path / 'state'
+    target = tmp_path / 'out.bin'
+    config = _config(small_parts, str(state))
+    future = _interrupted_download(
+        proxy, proxied_client, config, bucket, target, small_parts
+    )
+    token = future.resume_token
+    s3_client.delete_object(Bucket=bucket, Key='obj')
+
+    with TransferManager(proxied_client, config) as manager:
+        with pytest.raises(ClientError, match='404|Not Found'):
+            result_within(manager.resume(token))
+    assert not target.exists()
+
+    [entry] = JournalStore(str(state)).entries()
+    discard(None, entry.token, entry.path)
+    assert _journals(state) == []
+    assert not os.path.exists(token.temp_filename)
