@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import os
@@ -9,7 +10,7 @@ import signal
 
 import pytest
 
-from s3transfer.jobs import DONE, FAILED, JobError, ManifestError
+from s3transfer.jobs import DONE, FAILED, Job, JobError, ManifestError
 from tests.conftest import free_port
 from tests.distributed.conftest import tree_digests
 
@@ -211,3 +212,39 @@ def test_inventory_csv_manifest_drives_a_copy(localbucket, client, tmp_path):
     assert (result.done, result.failed) == (20, 0)
     expected = {k: v for k, v in digests.items() if k in sorted(digests)[:20]}
     assert tree_digests(localbucket.path(dest, 'copied')) == expected
+
+
+def _set_worker_env(name, value):
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def test_a_batch_failing_on_every_attempt_reports_its_files_failed(
+    localbucket, client, tmp_path
+):
+    source, dest = localbucket.new_bucket(), localbucket.new_bucket()
+    localbucket.put_objects(source, 'b/', 6)
+    broken = tmp_path / 'broken-config'
+    broken.write_text('[default\nthis is not a config file\n')
+    # The workers (not this client) cannot build an S3 client: every batch raises.
+    previous = client.run(os.environ.get, 'AWS_CONFIG_FILE')
+    client.run(_set_worker_env, 'AWS_CONFIG_FILE', str(broken))
+    try:
+        job = Job(
+            'copy',
+            f's3://{source}/b/',
+            f's3://{dest}/b/',
+            batch_files=3,
+            s3=dataclasses.replace(localbucket.s3, max_attempts=7),  # a new manager
+        )
+        result = distributed.run_job(client, job, retries=1)
+    finally:
+        for address, value in previous.items():
+            client.run(_set_worker_env, 'AWS_CONFIG_FILE', value, workers=[address])
+
+    assert (result.done, result.failed, result.batches) == (0, 6, 2)
+    assert all('failed on the cluster' in f.error for f in result.failures)
+    assert 'config file' in result.failures[0].error, result.failures[0].error
+    assert not any(localbucket.path(dest).iterdir())
