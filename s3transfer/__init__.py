@@ -307,7 +307,7 @@ class TransferConfig:
 def _retry_download(max_attempts: int, attempt: Callable[[], _T]) -> _T:
     """Run ``attempt`` with the legacy API's (wider) retryable download errors."""
     policy = download_retry_policy(max_attempts, LEGACY_RETRYABLE_DOWNLOAD_ERRORS)
-    return call_with_retries(policy, attempt)
+    return call_with_retries(policy, attempt, log=logger)
 
 
 def _iter_reads(stream: StreamReaderProgress, read_size: int) -> Iterator[bytes]:

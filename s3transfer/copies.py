@@ -392,7 +392,10 @@ class CopyPartTask(Task):
                 response = copy_part()
             else:
                 response = call_with_retries(
-                    part_retry_policy, copy_part, stop=self._transfer_coordinator.done
+                    part_retry_policy,
+                    copy_part,
+                    stop=self._transfer_coordinator.done,
+                    log=logger,
                 )
         except ClientError as e:
             if e.response.get('Error', {}).get('Code') == 'PreconditionFailed':

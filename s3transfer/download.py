@@ -1012,6 +1012,7 @@ class GetObjectTask(Task):
                 download_retry_policy(max_attempts),
                 attempt,
                 on_retry=take_back_progress,
+                log=logger,
             )
 
         if part_retry_policy is None:
@@ -1019,7 +1020,10 @@ class GetObjectTask(Task):
             return
         # Each failed try already took back its progress (take_back_progress).
         call_with_retries(
-            part_retry_policy, get_part, stop=self._transfer_coordinator.done
+            part_retry_policy,
+            get_part,
+            stop=self._transfer_coordinator.done,
+            log=logger,
         )
 
     def _download_once(

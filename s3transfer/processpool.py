@@ -667,7 +667,9 @@ class GetObjectWorker(BaseS3TransferProcess):
             response = self._client.get_object(Bucket=bucket, Key=key, **extra_args)
             self._write_to_file(temp_filename, offset, response['Body'])
 
-        call_with_retries(download_retry_policy(self._MAX_ATTEMPTS), attempt)
+        call_with_retries(
+            download_retry_policy(self._MAX_ATTEMPTS), attempt, log=logger
+        )
 
     def _write_to_file(self, filename: str, offset: int, body: Any) -> None:
         with open(filename, 'rb+') as f:

@@ -167,6 +167,7 @@ def call_with_retries(
     on_retry: Callable[[BaseException], object] | None = None,
     stop: StopCondition | None = None,
     rand: Callable[[], float] = random.random,
+    log: logging.Logger = logger,
 ) -> _T:
     """Run ``attempt`` until it returns, retrying as ``policy`` decides.
 
@@ -174,7 +175,8 @@ def call_with_retries(
     (e.g. to take back the progress the attempt reported, or rewind its body). The
     backoff sleep ends early when ``stop`` comes true (the transfer was cancelled
     or failed elsewhere); then, as when ``stop`` is already true after a failure,
-    the last error is given up on at once.
+    the last error is given up on at once. Each retry is logged at DEBUG on ``log``
+    (the caller's logger, so its records keep the module name they always had).
     """
     last_error: BaseException | None = None
     for attempt_number in range(1, policy.max_attempts + 1):
@@ -183,7 +185,7 @@ def call_with_retries(
         except Exception as error:
             if not policy.is_retryable(error):
                 raise
-            logger.debug(
+            log.debug(
                 'Retrying exception caught (%s), retrying request, (attempt %s / %s)',
                 error,
                 attempt_number,
