@@ -156,8 +156,6 @@ class TransferConfig:
                 continue
             if value is None or value is self.UNSET_DEFAULT or isinstance(value, bool):
                 continue
-            if attr in _RESUME_SETTINGS:
-                continue
             if attr in _NUMERIC_SETTINGS:
                 _check_is_number(attr, value)
             elif not isinstance(value, numbers.Real):
@@ -171,9 +169,6 @@ class TransferConfig:
     def get_deep_attr(self, item: str) -> Any:
         """The raw attribute, bypassing any subclass ``__getattribute__``."""
         return object.__getattribute__(self, item)
-
-
-_RESUME_SETTINGS = ('resumable', 'resume_dir', 'strict_resume')
 
 
 def _check_resume_settings(config: TransferConfig) -> None:

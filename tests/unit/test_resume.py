@@ -416,3 +416,20 @@ def test_finish_removes_on_success_and_keeps_on_failure(tmp_path):
     assert os.path.exists(path)
     finish(journal, _coordinator('success'))
     assert not os.path.exists(path)
+
+
+def test_transfer_config_resume_settings_are_checked():
+    from s3transfer.manager import TransferConfig
+
+    default = TransferConfig()
+    assert (default.resumable, default.resume_dir, default.strict_resume) == (
+        False,
+        None,
+        False,
+    )
+    with pytest.raises(TypeError, match='resumable'):
+        TransferConfig(resumable='yes')
+    with pytest.raises(TypeError, match='strict_resume'):
+        TransferConfig(strict_resume=1)
+    with pytest.raises(TypeError, match='resume_dir'):
+        TransferConfig(resume_dir=5)
