@@ -223,7 +223,7 @@ class ConfinedTempFile(_PositionalTempFile):
             except IsADirectoryError:
                 raise IsADirectoryError(
                     errno.EISDIR,
-                    'is a folder, so the file cannot be saved there',
+                    'is a directory, so the file cannot be saved there',
                     self.destination or self.name,
                 ) from None
             finally:

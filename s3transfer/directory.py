@@ -15,6 +15,7 @@ order against the path relative to the source (``/``-separated, ``*`` also match
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fnmatch
 import os
 import stat
@@ -30,6 +31,7 @@ from s3transfer.confined import ConfinedFolder, ConfinedTempFile
 from s3transfer.futures import TransferFuture
 from s3transfer.manager import TransferManager
 from s3transfer.subscribers import BaseSubscriber
+from s3transfer.utils import file_kind
 
 INCLUDE = 'include'
 EXCLUDE = 'exclude'
@@ -231,9 +233,7 @@ class FileDownload:
             subscribers = [_KnownObject(self.size, self.etag), *subscribers]
         if self.root is not None:
             return self._submit_confined(manager, self.root, subscribers)
-        parent = os.path.dirname(self.path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
+        _make_parent_folders(self.path)
         return manager.download(
             self.bucket,
             self.key,
@@ -298,6 +298,24 @@ class FileCopy:
             extra_args=dict(self.extra_args) or None,
             subscribers=subscribers,
         )
+
+
+def _make_parent_folders(path: str) -> None:
+    """Create the folders of ``path``; a file in the way is named as such."""
+    parent = os.path.dirname(path)
+    if not parent:
+        return
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = parent
+        while os.path.dirname(blocker) != blocker and not os.path.isfile(blocker):
+            blocker = os.path.dirname(blocker)
+        raise NotADirectoryError(
+            errno.ENOTDIR,
+            'is a file, so it cannot be a folder of the download',
+            blocker,
+        ) from None
 
 
 class _Commit(BaseSubscriber):
@@ -495,6 +513,8 @@ def iter_download(
         path, reason = _safe_destination(dest_dir, relative)
         if reason is None and path in claimed:
             reason = f'maps to the same file as {claimed[path]!r}'
+        if reason is None:
+            reason = _special_file_reason(path)
         if reason is None and not is_exact_key(relative):
             if check_collisions:
                 held.setdefault(path, []).append(entry)
@@ -516,6 +536,17 @@ def iter_download(
             continue
         for entry in inexact:
             yield Refused(s3_url(bucket, entry['Key']), reason)
+
+
+def _special_file_reason(path: str) -> str | None:
+    """Why an existing ``path`` (a FIFO, device, socket) may not be downloaded to."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode):
+        return None
+    return f'the destination is a {file_kind(mode)}: not written or replaced'
 
 
 def _file_download(

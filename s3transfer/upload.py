@@ -46,6 +46,7 @@ from s3transfer.utils import (
     ChunksizeAdjuster,
     DeferredOpenFile,
     ReadFileChunk,
+    file_kind,
     get_callbacks,
     get_filtered_dict,
     invoke_progress_callbacks,
@@ -281,7 +282,7 @@ def refuse_unsized_source(source: Any, osutil: Any) -> None:
     """
     if isinstance(source, str):
         if osutil.is_special_file(source):
-            kind = _file_kind(os.stat(source).st_mode)
+            kind = file_kind(os.stat(source).st_mode)
             raise ValueError(f'{source} is a {kind}, not a regular file: not uploaded')
         if osutil.get_file_size(source) == 0:
             with osutil.open(source, 'rb') as opened:
@@ -318,16 +319,6 @@ def _refuse_if_it_yields_data(opened: Any, name: Any) -> None:
             f'{name} reports a size of 0 but is not empty (a procfs or sysfs file?): '
             'copy it to a regular file and upload that'
         )
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISCHR(mode):
-        return 'character device'
-    if stat.S_ISBLK(mode):
-        return 'block device'
-    if stat.S_ISFIFO(mode):
-        return 'FIFO (named pipe)'
-    return 'socket'
 
 
 class UploadInputManager:

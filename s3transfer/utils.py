@@ -213,6 +213,23 @@ class CountCallbackInvoker:
                 self._callback()
 
 
+def file_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, in words (for messages)."""
+    if stat.S_ISREG(mode):
+        return 'regular file'
+    if stat.S_ISDIR(mode):
+        return 'folder'
+    if stat.S_ISCHR(mode):
+        return 'character device'
+    if stat.S_ISBLK(mode):
+        return 'block device'
+    if stat.S_ISFIFO(mode):
+        return 'FIFO (named pipe)'
+    if stat.S_ISSOCK(mode):
+        return 'socket'
+    return 'special file'
+
+
 class OSUtils:
     """The single seam for file-system access (stateless, safe to subclass)."""
 

@@ -2,7 +2,8 @@
 
 Everything goes through the public library API (``TransferManager``,
 ``TransferConfig``, subscribers, futures) and ``s3transfer.directory``.
-Exit codes: 0 success, 1 a transfer failed or was refused, 2 bad usage, 130 Ctrl-C.
+Exit codes: 0 success, 1 a transfer failed or was refused, 2 bad usage, 130 Ctrl-C,
+143 SIGTERM, 129 SIGHUP (128 + the signal number).
 
 Modules: ``parser`` (the registry of commands), ``common`` (exit codes, argument
 types, the ``Command`` record), ``options`` (shared option groups), ``config``
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import signal
 import sys
 import threading
@@ -42,10 +44,17 @@ __all__ = ['main', 'build_parser']
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(_glue_option_like_values(argv))
     try:
         with _signals_interrupt():
             return _run(args)
+    except Terminated as stop:
+        # As for Ctrl-C: cancelled and cleaned up, or the journals kept.
+        name = signal.Signals(stop.signum).name
+        message = interrupted_message(args).removeprefix('interrupted: ')
+        print(f'\n{name}: {message}', file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         # The TransferManager context has already cancelled (and, without
         # journals, cleaned up); with journals the unfinished parts were kept.
@@ -62,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _signals_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP stop a run like Ctrl-C (journals kept, exit 130).
+    """SIGTERM and SIGHUP stop a run like Ctrl-C (journals kept; exit 128 + signal).
 
     Only from the main thread (signal handlers cannot be set elsewhere); the
     previous handlers come back afterwards.
@@ -82,8 +91,37 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled like Ctrl-C: cancel, abort, clean up, exit."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
+    raise Terminated(signum)
+
+
+# A value that looks like an option ("-5MB") after a long option: glue it to that
+# option so argparse hands it to the option's parser, which says what is wrong with
+# it (argparse itself said only "expected one argument").
+_OPTION_LIKE_VALUE = re.compile(r'-\d')
+
+
+def _glue_option_like_values(argv: Sequence[str]) -> list[str]:
+    glued: list[str] = []
+    for arg in argv:
+        previous = glued[-1] if glued else ''
+        if (
+            _OPTION_LIKE_VALUE.match(arg)
+            and previous.startswith('--')
+            and '=' not in previous
+        ):
+            glued[-1] = f'{previous}={arg}'
+        else:
+            glued.append(arg)
+    return glued
 
 
 def _run(args: argparse.Namespace) -> int:

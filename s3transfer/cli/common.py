@@ -5,6 +5,7 @@ and the ``Command`` record that registers a command with the parser.
 from __future__ import annotations
 
 import argparse
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,16 @@ def parse_size(text: str) -> int:
         return sizes.parse_size(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error))
+
+
+def endpoint_url(text: str) -> str:
+    """An ``http(s)://host[:port]`` URL; anything else is a usage error."""
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme not in ('http', 'https') or not parsed.netloc:
+        raise argparse.ArgumentTypeError(
+            f'not an http:// or https:// URL: {text!r} (e.g. http://127.0.0.1:9000)'
+        )
+    return text
 
 
 def positive_int(text: str) -> int:
@@ -71,6 +82,10 @@ class S3Location:
 
 def parse_location(text: str) -> S3Location | str:
     """Return an ``S3Location`` for ``s3://…`` arguments, else the local path."""
+    if not text:
+        raise UsageError(
+            'an empty path was given: name a file, a folder or s3://bucket/key'
+        )
     if not text.startswith('s3://'):
         return text
     bucket, _, key = text[len('s3://') :].partition('/')

@@ -8,6 +8,7 @@ import argparse
 import copy
 import dataclasses
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from typing import Any, BinaryIO
@@ -43,7 +44,7 @@ from s3transfer.directory import (
     s3_url,
 )
 from s3transfer.manager import TransferConfig, TransferManager
-from s3transfer.utils import ChunksizeAdjuster
+from s3transfer.utils import ChunksizeAdjuster, file_kind
 
 STREAM = '-'
 
@@ -173,17 +174,7 @@ def with_attributes(
             items.append(item)
             continue
         items.append(dataclasses.replace(item, extra_args=extra))
-    return Plan(tuple(items), plan.refused)
-
-
-def without_symlinks(plan: Plan) -> Plan:
-    """``plan`` without uploads of symbolic links (``--no-follow-symlinks``)."""
-    items = tuple(
-        item
-        for item in plan.items
-        if not (isinstance(item, FileUpload) and os.path.islink(item.path))
-    )
-    return Plan(items, plan.refused)
+    return Plan(tuple(items), plan.refused, plan.skipped)
 
 
 def _plan_stream(
@@ -237,16 +228,19 @@ def _plan_recursive(
 def _plan_single(client: Any, source: Any, destination: Any, requested: dict) -> Any:
     if not isinstance(source, S3Location):
         if not os.path.isfile(source):
-            raise UsageError(f'not a file: {source}')
+            raise UsageError(f'not a file: {source}{_what_it_is(source)}')
         key = target_key(destination.key, os.path.basename(source))
         return FileUpload(source, destination.bucket, key, os.path.getsize(source))
-    if not source.key or source.key.endswith('/'):
+    if not source.key or (source.key.endswith('/') and not _names_a_file(destination)):
         url = f's3://{source.bucket}/{source.key}'
-        raise UsageError(f'{url} names a folder: add --recursive')
+        raise UsageError(
+            f'{url} names a folder: add --recursive (to download an object whose '
+            'key ends in "/", name the destination file)'
+        )
     head_args = attributes.extra_args_for(requested, DOWNLOAD)
     head_args.pop('ChecksumMode', None)
     head = head_object(client, source, head_args)
-    name = source.key.rsplit('/', 1)[-1]
+    name = source.key.rstrip('/').rsplit('/', 1)[-1]
     if isinstance(destination, S3Location):
         key = target_key(destination.key, name)
         return FileCopy(
@@ -255,9 +249,30 @@ def _plan_single(client: Any, source: Any, destination: Any, requested: dict) ->
     path = destination
     if os.path.isdir(path) or path.endswith(('/', os.sep)):
         path = os.path.join(path, name)
+    kind = _what_it_is(path)
+    if kind and not os.path.isfile(path):
+        raise UsageError(f'not downloading into {path}{kind}: use - to write to stdout')
     return FileDownload(
         source.bucket, source.key, path, head['ContentLength'], head.get('ETag')
     )
+
+
+def _names_a_file(destination: Any) -> bool:
+    """Whether a download destination names a file (not a folder to download into)."""
+    if isinstance(destination, S3Location):
+        return bool(destination.key) and not destination.key.endswith('/')
+    return not (os.path.isdir(destination) or destination.endswith(('/', os.sep)))
+
+
+def _what_it_is(path: str) -> str:
+    """`` (a FIFO (named pipe))`` for special files, ``''`` for others or none."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ''
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return ''
+    return f' (a {file_kind(mode)})'
 
 
 def head_object(client: Any, source: S3Location, params: dict) -> dict:
@@ -310,8 +325,6 @@ def dry_run(out: output.Output, plan: Plan, operation: str = '') -> int:
 def execute(ctx: Context, plan: Plan, operation: str = '') -> DirectoryResult:
     """Run ``plan`` with the run's output and failure policy; print the summary."""
     args = ctx.args
-    if not getattr(args, 'follow_symlinks', True):
-        plan = without_symlinks(plan)
     config = ctx.config
     if any(isinstance(item, StreamUpload) for item in plan.items):
         config = stream_config(config, getattr(args, 'expected_size', None))

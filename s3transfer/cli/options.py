@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from s3transfer.cli.attributes import add_attribute_options
+from s3transfer.cli.common import endpoint_url
 from s3transfer.cli.config import SETTINGS, help_text
 from s3transfer.cli.integrity import add_integrity_options
 from s3transfer.directory import EXCLUDE, INCLUDE
@@ -18,7 +19,9 @@ from s3transfer.directory import EXCLUDE, INCLUDE
 
 def add_endpoint_options(group: Any) -> None:
     """Where S3 is and who we are: endpoint, region, profile, ``--local``."""
-    group.add_argument('--endpoint-url', metavar='URL', help='S3 endpoint URL')
+    group.add_argument(
+        '--endpoint-url', metavar='URL', type=endpoint_url, help='S3 endpoint URL'
+    )
     group.add_argument('--region', help='AWS region')
     group.add_argument('--profile', help='profile from the AWS config files')
     group.add_argument(

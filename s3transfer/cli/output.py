@@ -189,6 +189,12 @@ class Output:
             'refused', f'refused: {source}: {reason}', source=source, reason=reason
         )
 
+    def skipped(self, source: str, reason: str) -> None:
+        """An entry left out on purpose (``--no-follow-symlinks``): never silent."""
+        self.event(
+            'skipped', f'skipped: {source}: {reason}', source=source, reason=reason
+        )
+
     def summary(self, result: DirectoryResult, elapsed: float, **extra: int) -> None:
         """The counts of a run (text: one line)."""
         moved = sum(item.size for item in result.succeeded)
@@ -282,6 +288,8 @@ def run_plan(
     """Run ``plan``, reporting each file as it finishes; Ctrl-C cancels the rest."""
     for refused in plan.refused:
         out.refused(refused.source, refused.reason)
+    for skipped in plan.skipped:
+        out.skipped(skipped.source, skipped.reason)
 
     def on_file_done(item: FileTransfer, error: BaseException | None) -> None:
         out.file_done(item, error, operation)
