@@ -159,7 +159,8 @@ def run_job(
     the batches in flight are cancelled and the exception propagates.
     """
     started = time.monotonic()
-    check_locations(job, job.s3.make_client())
+    s3_client = job.s3.make_client()  # the client's own: checks and listing
+    check_locations(job, s3_client)
     log = ResultsLog(results_log, job) if results_log else None
     skip = log.done_sources() if log else set()
     client.register_plugin(_ManagerPlugin(), name=_PLUGIN_NAME)
@@ -168,7 +169,7 @@ def run_job(
     if log:
         log.open()
     try:
-        run.execute(skip, window)
+        run.execute(iter_entries(job, s3_client), skip, window)
     finally:
         run.cancel_all()
         if log:
@@ -199,9 +200,12 @@ class _Run:
         self._run_id = uuid.uuid4().hex[:12]
         self.result = JobResult()
 
-    def execute(self, skip: set[str], window: int) -> None:
+    def execute(
+        self, entries: Iterable[FileTransfer | Refused], skip: set[str], window: int
+    ) -> None:
+        """Submit the batches of ``entries`` (bar ``skip``), ``window`` at a time."""
         pending = as_completed()
-        todo = self._todo(iter_entries(self._job, self._job.s3.make_client()), skip)
+        todo = self._todo(entries, skip)
         for batch in cut_batches(todo, self._job.batch_files, self._job.batch_bytes):
             while pending.count() >= window:
                 self._collect(next(pending))
