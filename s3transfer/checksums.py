@@ -678,3 +678,58 @@ class FullObjectCrc:
         with self._lock:
             parts = [self._parts[number] for number in part_numbers]
         return self.algorithm.encode(combine_all(self.algorithm, parts))
+
+
+class PendingVerifier:
+    """Verification of a single GET whose checksum comes with the GET itself.
+
+    When size and ETag are already known (e.g. from a listing), a HEAD would be an
+    extra request per file: the GET carries ``ChecksumMode=ENABLED`` instead, and the
+    verifier is built from its response headers before the body is read.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        extra_args: Mapping[str, Any],
+        on_result: Callable[[VerificationResult], None],
+    ) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._extra_args = extra_args
+        self._on_result = on_result
+        self._resolved: DownloadVerifier | None = None
+        self._lock = threading.Lock()
+
+    def resolve(self, response: Mapping[str, Any]) -> DownloadVerifier | None:
+        """The verifier for the object this GET response describes (once)."""
+        with self._lock:
+            if self._resolved is not None:
+                return self._resolved
+            found = build_download_verifier(
+                self._client, self._bucket, self._key, self._extra_args, response
+            )
+            if isinstance(found, DownloadVerifier):
+                found.on_verified = self._on_result
+                self._resolved = found
+                return found
+            self._on_result(found)
+            logger.warning(
+                'Not verified: s3://%s/%s: %s',
+                self._bucket,
+                self._key,
+                found.reason,
+                extra={'unverified': f's3://{self._bucket}/{self._key}'},
+            )
+            return None
+
+    def range_crc(self, offset: int) -> RangeCrc | None:
+        """An accumulator, once :meth:`resolve` found something to verify."""
+        return self._resolved.range_crc(offset) if self._resolved else None
+
+    def verify(self) -> VerificationResult | None:
+        """Check what :meth:`resolve` found (nothing to check: ``None``)."""
+        return self._resolved.verify() if self._resolved else None

@@ -29,7 +29,11 @@ from typing import Any, cast
 from botocore.exceptions import ClientError
 
 from s3transfer import fastpaths, waiting
-from s3transfer.checksums import DownloadVerifier, build_download_verifier
+from s3transfer.checksums import (
+    DownloadVerifier,
+    PendingVerifier,
+    build_download_verifier,
+)
 from s3transfer.compat import seekable
 from s3transfer.exceptions import S3DownloadFailedError, S3ValidationError
 from s3transfer.futures import IN_MEMORY_DOWNLOAD_TAG
@@ -157,7 +161,7 @@ class DownloadOutputManager:
         self._io_executor = io_executor
         # Set when the download is verified (docs/integrity.md): GET tasks feed it
         # their bytes, the final io task checks it before finishing.
-        self.verifier: DownloadVerifier | None = None
+        self.verifier: DownloadVerifier | PendingVerifier | None = None
 
     def _final_task_kwargs(self, **main_kwargs: Any) -> dict[str, Any]:
         """Main kwargs of the final io task, with the verifier when there is one."""
@@ -517,6 +521,11 @@ class DownloadSubmissionTask(SubmissionTask):
         if validation == 'when_required' and not verify and not resuming:
             self._submit_first_chunk_request(gets())
             return
+        if verify and self._can_verify_from_get(config, transfer_future, resuming):
+            single = gets()
+            get_args = self._pending_verifier(client, transfer_future, single)
+            self._submit_download_request(single, get_args)
+            return
         if verify:
             self._prepare_verification(client, transfer_future, download_output_manager)
         else:
@@ -583,14 +592,44 @@ class DownloadSubmissionTask(SubmissionTask):
             extra={'unverified': f's3://{call_args.bucket}/{call_args.key}'},
         )
 
-    def _submit_download_request(self, gets: GetObjectContext) -> None:
+    @staticmethod
+    def _can_verify_from_get(config: Any, transfer_future: Any, resuming: bool) -> bool:
+        """A single GET with known size and ETag: its own headers have the checksum."""
+        meta = transfer_future.meta
+        return (
+            not resuming
+            and meta.size is not None
+            and meta.etag is not None
+            and meta.size < config.multipart_threshold
+        )
+
+    def _pending_verifier(
+        self, client: Any, transfer_future: Any, gets: GetObjectContext
+    ) -> dict:
+        """Verify from the GET's response; returns the GET's extra_args."""
+        meta = transfer_future.meta
+        call_args = meta.call_args
+        gets.download_output_manager.verifier = PendingVerifier(
+            client,
+            call_args.bucket,
+            call_args.key,
+            call_args.extra_args,
+            meta.provide_checksum_verification,
+        )
+        return {**call_args.extra_args, 'ChecksumMode': 'ENABLED'}
+
+    def _submit_download_request(
+        self, gets: GetObjectContext, extra_args: dict | None = None
+    ) -> None:
         """One GET of the whole object, written by the request thread itself."""
         final_task = gets.download_output_manager.get_final_io_task()
+        if extra_args is None:
+            extra_args = gets.call_args.extra_args
         self._transfer_coordinator.submit(
             gets.request_executor,
             ImmediatelyWriteIOGetObjectTask(
                 transfer_coordinator=self._transfer_coordinator,
-                main_kwargs=gets.main_kwargs(gets.call_args.extra_args),
+                main_kwargs=gets.main_kwargs(extra_args),
                 done_callbacks=[final_task],
             ),
             tag=gets.get_object_tag,
@@ -1047,6 +1086,8 @@ class GetObjectTask(Task):
                 body, self._transfer_coordinator
             )
         verifier = getattr(download_output_manager, 'verifier', None)
+        if isinstance(verifier, PendingVerifier):
+            verifier.resolve(response)
         range_crc = verifier.range_crc(self._current_index) if verifier else None
         for chunk in DownloadChunkIterator(body, io_chunksize):
             if self._transfer_coordinator.done():
@@ -1215,7 +1256,7 @@ class IORenameFileTask(Task):
         fileobj: Any,
         final_filename: str,
         osutil: Any,
-        verifier: DownloadVerifier | None = None,
+        verifier: DownloadVerifier | PendingVerifier | None = None,
     ) -> None:
         fileobj.close()
         if verifier is not None:
@@ -1226,7 +1267,9 @@ class IORenameFileTask(Task):
 class IOCloseTask(Task):
     """Close the file."""
 
-    def _main(self, fileobj: Any, verifier: DownloadVerifier | None = None) -> None:
+    def _main(
+        self, fileobj: Any, verifier: DownloadVerifier | PendingVerifier | None = None
+    ) -> None:
         fileobj.close()
         if verifier is not None:
             verifier.verify()
@@ -1251,7 +1294,7 @@ class CompleteDownloadNOOPTask(Task):
             is_final=is_final,
         )
 
-    def _main(self, verifier: DownloadVerifier | None = None) -> None:
+    def _main(self, verifier: DownloadVerifier | PendingVerifier | None = None) -> None:
         if verifier is not None:
             verifier.verify()
 

@@ -93,7 +93,7 @@ class _UnverifiedReporter(logging.Handler):
 def reporting_unverified(out: Any) -> Iterator[None]:
     """While running, downloads that could not be verified are reported on ``out``."""
     handler = _UnverifiedReporter(out)
-    download_logger = logging.getLogger('s3transfer.download')
+    download_logger = logging.getLogger('s3transfer')
     download_logger.addHandler(handler)
     try:
         yield

@@ -9,7 +9,15 @@ import pytest
 
 from s3transfer.checksums import CRC32, ChecksumMismatchError
 from s3transfer.manager import TransferConfig, TransferManager
-from tests.functional.test_download import BUCKET, ETAG, KEY, add_get, add_head
+from s3transfer.subscribers import BaseSubscriber
+from tests.functional.test_download import (
+    BUCKET,
+    ETAG,
+    KEY,
+    add_get,
+    add_head,
+    get_response,
+)
 from tests.helpers import payload
 
 DATA = payload(11 * 1024)
@@ -60,7 +68,9 @@ def test_default_config_sends_no_checksum_mode_and_no_extra_requests(
 ):
     add_head(stubber, len(DATA))  # exactly Bucket and Key: no ChecksumMode
     add_ranged_gets(stubber, DATA)
-    config = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART)
+    config = TransferConfig(
+        multipart_threshold=PART, multipart_chunksize=PART, max_request_concurrency=1
+    )
     with TransferManager(client, config) as manager:
         future = manager.download(BUCKET, KEY, str(tmp_path / 'out'))
         future.result()
@@ -227,3 +237,63 @@ def test_object_without_checksum_says_nothing_was_verified(
     assert not result.verified and result.kind == 'NONE'
     assert 'nothing could be verified' in result.reason
     assert 'Not verified: s3://mybucket/mykey' in caplog.text
+
+
+class KnownObject(BaseSubscriber):
+    """Provides size and ETag, as directory downloads do from their listing."""
+
+    def __init__(self, size):
+        self._size = size
+
+    def on_queued(self, future, **kwargs):
+        future.meta.provide_transfer_size(self._size)
+        future.meta.provide_object_etag(ETAG)
+
+
+SMALL = DATA[:3000]
+
+
+def add_checksummed_get(stubber, body, checksum_fields):
+    response = get_response(body)
+    response.update(checksum_fields)
+    stubber.add_response(
+        'get_object',
+        response,
+        {'Bucket': BUCKET, 'Key': KEY, 'ChecksumMode': 'ENABLED'},
+    )
+
+
+def test_known_small_object_is_verified_from_its_get_without_a_head(
+    client, stubber, tmp_path
+):
+    add_checksummed_get(
+        stubber, SMALL, {'ChecksumCRC32': crc(SMALL), 'ChecksumType': 'FULL_OBJECT'}
+    )
+    target = tmp_path / 'out'
+    with verifying_manager(client) as manager:
+        future = manager.download(BUCKET, KEY, str(target), None, [KnownObject(3000)])
+        future.result()
+    stubber.assert_no_pending_responses()
+    assert target.read_bytes() == SMALL
+    assert future.meta.checksum_verification.verified
+
+
+def test_known_small_object_corrupted_in_its_get_fails(client, stubber, tmp_path):
+    add_checksummed_get(stubber, b'X' + SMALL[1:], {'ChecksumCRC32': crc(SMALL)})
+    with verifying_manager(client) as manager:
+        future = manager.download(
+            BUCKET, KEY, str(tmp_path / 'out'), None, [KnownObject(3000)]
+        )
+        with pytest.raises(ChecksumMismatchError):
+            future.result()
+    assert os.listdir(tmp_path) == []
+
+
+def test_known_small_object_without_checksum_is_reported(client, stubber, tmp_path):
+    add_checksummed_get(stubber, SMALL, {})
+    with verifying_manager(client) as manager:
+        future = manager.download(
+            BUCKET, KEY, str(tmp_path / 'out'), None, [KnownObject(3000)]
+        )
+        future.result()
+    assert future.meta.checksum_verification.verified is False
