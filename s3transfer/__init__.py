@@ -67,7 +67,6 @@ place only when complete; on failure the temporary file is removed.
 import concurrent.futures
 import functools
 import logging
-import math
 import os
 import queue
 import random
@@ -97,6 +96,10 @@ from s3transfer.retries import (  # noqa: E402
     LEGACY_RETRYABLE_DOWNLOAD_ERRORS,
     call_with_retries,
     download_retry_policy,
+)
+from s3transfer.utils import (  # noqa: E402
+    calculate_num_parts,
+    calculate_range_parameter,
 )
 from s3transfer.validation import validate_extra_args  # noqa: E402
 
@@ -317,7 +320,7 @@ def _iter_reads(stream: StreamReaderProgress, read_size: int) -> Iterator[bytes]
 
 
 def _num_parts(size: int, part_size: int) -> int:
-    return math.ceil(size / part_size)
+    return calculate_num_parts(size, part_size)
 
 
 class MultipartUploader:
@@ -542,12 +545,7 @@ class MultipartDownloader:
     def _calculate_range_param(
         self, part_size: int, part_index: int, num_parts: int
     ) -> str:
-        start_range = part_index * part_size
-        if part_index == num_parts - 1:
-            end_range = ''
-        else:
-            end_range = str(start_range + part_size - 1)
-        return f'bytes={start_range}-{end_range}'
+        return calculate_range_parameter(part_size, part_index, num_parts)
 
     def _download_range(
         self,
