@@ -8,21 +8,14 @@ runs it again. Prints ``started``, then ``finished`` once the transfer is done.
 
 import sys
 
-import botocore.session
-from botocore.config import Config
-
 from s3transfer.manager import TransferConfig, TransferManager
+from tests.fakes3 import offline_client
 
 
 def main() -> None:
     mode, endpoint_url, bucket, key, path, state, bandwidth = sys.argv[1:8]
-    client = botocore.session.get_session().create_client(
-        's3',
-        region_name='us-east-1',
-        endpoint_url=endpoint_url,
-        aws_access_key_id='testing',
-        aws_secret_access_key='testing',
-        config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 3}),
+    client = offline_client(
+        endpoint_url, s3={'addressing_style': 'path'}, retries={'max_attempts': 3}
     )
     config = TransferConfig(
         max_request_concurrency=4,
