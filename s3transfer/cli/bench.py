@@ -133,20 +133,20 @@ def failed_line(name: str, result: DirectoryResult) -> str:
 
 
 def bench_line(name: str, size: int, files: int, elapsed: float, cpu: float) -> str:
-    """One result line: throughput in MB/s and CPU cost.
+    """One result line: throughput in MiB/s and CPU cost.
 
     The CPU cost is per GiB moved, except for small files (under 1 MiB on average),
     where per-file costs dominate and a per-GiB figure would be in the millions:
     there it is CPU milliseconds per file.
     """
-    rate = size / elapsed / 1e6 if elapsed > 0 else 0.0
+    rate = size / elapsed / 2**20 if elapsed > 0 else 0.0
     if files and size / files < _SMALL_FILE:
         cost = f'{cpu * 1000 / files:7.1f} CPU ms/file'
     else:
         cost = f'{cpu / (size / _GIB) if size else 0.0:7.1f} CPU s/GiB'
     return (
         f'{name:<8} {format_size(size):>10} in {files} file(s)  {elapsed:7.2f} s  '
-        f'{rate:8.1f} MB/s  {cost}'
+        f'{rate:8.1f} MiB/s  {cost}'
     )
 
 

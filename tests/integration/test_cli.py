@@ -296,7 +296,7 @@ def test_readme_bench_local_runs_on_a_fresh_setup(tmp_path):
     assert [line.split()[0] for line in lines] == ['upload', 'download', 'copy']
     for line in lines:
         assert '3.0 MiB in 3 file(s)' in line
-        assert re.search(r'[\d.]+ MB/s +[\d.]+ CPU s/GiB$', line), line
+        assert re.search(r'[\d.]+ MiB/s +[\d.]+ CPU s/GiB$', line), line
     assert os.listdir(tmp_path / 'tmp') == []  # bench removed its temporary files
 
 

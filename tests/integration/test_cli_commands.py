@@ -477,3 +477,36 @@ def test_every_command_has_a_description_examples_and_exit_codes(name):
     assert done.returncode == 0
     assert 'examples:\n  s3transfer ' in done.stdout
     assert 'exit codes:\n  0: everything succeeded' in done.stdout
+
+
+def test_grants_kms_sse_c_and_an_explicit_metadata_directive(
+    s3_endpoint, s3_client, bucket, tmp_path
+):
+    source = tmp_path / 'g.txt'
+    source.write_bytes(b'granted')
+    everyone = 'uri=http://acs.amazonaws.com/groups/global/AllUsers'
+    done = _run(
+        s3_endpoint, 'cp', str(source), f's3://{bucket}/g.txt',
+        '--grants', f'read={everyone}',
+        '--sse', 'aws:kms', '--sse-kms-key-id', 'alias/my-key',
+    )  # fmt: skip
+    assert done.returncode == 0, _text(done)
+    grants = s3_client.get_object_acl(Bucket=bucket, Key='g.txt')['Grants']
+    assert any(g['Grantee'].get('URI', '').endswith('AllUsers') for g in grants)
+    head = s3_client.head_object(Bucket=bucket, Key='g.txt')
+    assert head['ServerSideEncryption'] == 'aws:kms'
+    assert head['SSEKMSKeyId'].endswith('alias/my-key')
+    key = 'k' * 32
+    done = _run(
+        s3_endpoint, 'cp', str(source), f's3://{bucket}/c.txt', '--sse-c',
+        '--sse-c-key', key,
+    )  # fmt: skip
+    assert done.returncode == 0, _text(done)
+    # (moto accepts SSE-C but does not echo it back: the parameters are unit-tested)
+    s3_client.put_object(Bucket=bucket, Key='m.txt', Body=b'm', Metadata={'a': '1'})
+    done = _run(
+        s3_endpoint, 'cp', f's3://{bucket}/m.txt', f's3://{bucket}/m2.txt',
+        '--metadata-directive', 'REPLACE', '--metadata', 'b=2',
+    )  # fmt: skip
+    assert done.returncode == 0, _text(done)
+    assert s3_client.head_object(Bucket=bucket, Key='m2.txt')['Metadata'] == {'b': '2'}

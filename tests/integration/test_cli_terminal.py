@@ -95,3 +95,15 @@ def test_help_is_readable_at_40_columns(tmp_path):
     status, output = _run_in_terminal(['cp', '--help'], 40, tmp_path)
     assert status == 0
     assert 'examples:' in output and 'exit codes:' in output
+
+
+def test_bench_rows_have_no_bar_left_before_them(tmp_path):
+    args = ['bench', '--local', '--size', '3MiB', '--files', '3', *SLOW]
+    status, output = _run_in_terminal(args, 80, tmp_path)
+    assert status == 0, output
+    assert _bars(output)  # a bar was drawn while each phase ran
+    lines = output.replace('\r\n', '\n').split('\n')
+    # What stays visible on each line: the text after its last carriage return.
+    rows = [line.rsplit('\r', 1)[-1].replace('\x1b[K', '') for line in lines]
+    rows = [row for row in rows if row.strip()]
+    assert [row.split()[0] for row in rows] == ['upload', 'download', 'copy'], rows

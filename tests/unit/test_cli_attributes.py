@@ -49,12 +49,27 @@ def test_each_flag_becomes_its_request_parameter():
 
 
 def test_kms_and_sse_c_flags():
-    got = _requested('--sse', 'aws:kms', '--sse-kms-key-id', 'k1', '--sse-c-key', 'x')
+    got = _requested('--sse', 'aws:kms', '--sse-kms-key-id', 'k1')
+    assert got == {'ServerSideEncryption': 'aws:kms', 'SSEKMSKeyId': 'k1'}
+    got = _requested(
+        '--sse-c',
+        '--sse-c-key',
+        'x',
+        '--sse-c-copy-source',
+        '--sse-c-copy-source-key',
+        'y',
+    )
     assert got == {
-        'ServerSideEncryption': 'aws:kms',
-        'SSEKMSKeyId': 'k1',
+        'SSECustomerAlgorithm': 'AES256',
+        'SSECustomerKey': 'x',
+        'CopySourceSSECustomerAlgorithm': 'AES256',
+        'CopySourceSSECustomerKey': 'y',
+    }
+    assert extra_args_for(got, UPLOAD) == {
+        'SSECustomerAlgorithm': 'AES256',
         'SSECustomerKey': 'x',
     }
+    assert extra_args_for(got, COPY) == got
 
 
 def test_only_what_an_operation_accepts_goes_to_it():
