@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         '--bucket', help='bucket to use (default with --local: s3transfer-bench)'
     )
     parser.add_argument(
+        '--quiet', action='store_true', help='no live bar (the table rows stay)'
+    )
+    parser.add_argument(
         '--prefix',
         default='s3transfer-bench/',
         help='folder for a per-run subfolder, removed afterwards',
@@ -198,6 +201,7 @@ COMMAND = Command(
     add_arguments=add_arguments,
     run=run,
     buckets=_buckets,
+    options=('endpoint', 'transfer'),
     examples=(
         ('s3transfer bench --local', 'a quick run against an embedded S3 server'),
         ('s3transfer bench --bucket my-bucket --size 1GiB --files 8', 'real S3'),
