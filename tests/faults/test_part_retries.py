@@ -278,12 +278,14 @@ def test_copy_fails_as_the_spec_says_when_off(
 # ------------------------------------------------------------------ command line
 
 
-def run_cli(proxy_url, *args):
+def run_cli(proxy_url, state_dir, *args):
     # Two botocore attempts per request, as in the tests above.
     env = dict(os.environ, AWS_MAX_ATTEMPTS='2', AWS_RETRY_MODE='standard')
     env.update(AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing')
+    env['XDG_STATE_HOME'] = str(state_dir)  # never the user's own state folder
     command = [sys.executable, '-m', 's3transfer', 'cp', *args]
-    command += ['--endpoint-url', proxy_url, '--quiet']
+    # No resume journal: a failed run then aborts its upload, as the library does.
+    command += ['--endpoint-url', proxy_url, '--quiet', '--no-resume']
     return subprocess.run(command, capture_output=True, text=True, timeout=90, env=env)
 
 
@@ -305,7 +307,8 @@ def test_command_line_retries_parts_by_default(
     )
     options = ['--multipart-chunksize', str(PART), '--multipart-threshold', str(PART)]
 
-    done = run_cli(proxy.url, str(path), f's3://{bucket}/obj', *options, *flags)
+    state = tmp_path / 'state'
+    done = run_cli(proxy.url, state, str(path), f's3://{bucket}/obj', *options, *flags)
 
     assert (done.returncode == 0) is succeeds, done.stderr
     if succeeds:
