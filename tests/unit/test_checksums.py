@@ -261,3 +261,27 @@ def test_more_bytes_than_the_object_has():
     accumulator = verifier.range_crc(900)
     with pytest.raises(ChecksumMismatchError, match='more bytes'):
         accumulator.update(DATA[900:] + b'x')
+
+
+class _Body:
+    def __init__(self, data):
+        self._data, self._pos = data, 0
+
+    def read(self, amount):
+        chunk = self._data[self._pos : self._pos + amount]
+        self._pos += len(chunk)
+        return chunk
+
+    def seek(self, position):
+        self._pos = position
+
+
+def test_full_object_crc_combines_parts_of_any_size_in_part_order():
+    full = checksums.FullObjectCrc(CRC32)
+    pieces = [DATA[:100], DATA[100:700], DATA[700:]]
+    for number in (3, 1, 2):  # parts finish in any order
+        body = _Body(pieces[number - 1])
+        crc, size = full.part_crc(body, read_size=64)
+        assert body.read(10) == pieces[number - 1][:10]  # rewound for the request
+        full.add(number, crc, size)
+    assert full.value([1, 2, 3]) == CRC32.encode(zlib.crc32(DATA))
