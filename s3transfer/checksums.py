@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import logging
 import re
 import threading
@@ -168,8 +169,9 @@ def _powers(algorithm: CrcAlgorithm) -> list[int]:
     return table
 
 
+@functools.lru_cache(maxsize=256)
 def _x_to_the_bits(algorithm: CrcAlgorithm, length: int) -> int:
-    """``x^(8 * length) mod P``."""
+    """``x^(8 * length) mod P`` (cached: a download's ranges share one length)."""
     table = _powers(algorithm)
     result = 1 << (algorithm.width - 1)  # x^0
     exponent, k = length, 3  # 8 * length = length << 3
