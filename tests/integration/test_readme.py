@@ -22,7 +22,7 @@ def test_readme_examples_run_as_written(s3_client, s3_endpoint, tmp_path):
     )
     env = dict(os.environ, AWS_ENDPOINT_URL=s3_endpoint, AWS_CONFIG_FILE=str(config))
     blocks = _python_blocks()
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for block in blocks:
         result = subprocess.run(
             [sys.executable, '-c', block],
@@ -37,4 +37,4 @@ def test_readme_examples_run_as_written(s3_client, s3_endpoint, tmp_path):
         tmp_path / 'report.csv'
     ).read_bytes()
     keys = [o['Key'] for o in s3_client.list_objects_v2(Bucket='my-bucket')['Contents']]
-    assert keys == ['reports/report.csv']
+    assert keys == ['reports/report.csv', 'reports/resumable.csv']
