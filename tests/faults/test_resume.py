@@ -516,3 +516,29 @@ def test_download_whose_object_was_deleted_fails_clearly_and_can_be_discarded(
     discard(None, entry.token, entry.path)
     assert _journals(state) == []
     assert not os.path.exists(token.temp_filename)
+
+
+def test_download_with_a_truncated_journal_starts_over_cleanly(
+    proxied_client, proxy, bucket, remote, small_parts, tmp_path, caplog
+):
+    state = tmp_path / 'state'
+    target = tmp_path / 'out.bin'
+    config = _config(small_parts, str(state))
+    _interrupted_download(proxy, proxied_client, config, bucket, target, small_parts)
+    [journal] = _journals(state)
+    content = (state / journal).read_bytes()
+    (state / journal).write_bytes(content[: len(content) // 2])
+
+    strict = _config(small_parts, str(state), strict_resume=True)
+    with TransferManager(proxied_client, strict) as manager:
+        with pytest.raises(ResumeError, match='truncated or not JSON'):
+            result_within(manager.download(bucket, 'obj', str(target)))
+    assert not target.exists()
+
+    with TransferManager(proxied_client, config) as manager:
+        result_within(manager.download(bucket, 'obj', str(target)))
+
+    assert 'unreadable resume journal' in caplog.text
+    assert _fetched_ranges(proxy) == PARTS
+    assert target.read_bytes() == remote
+    assert _journals(state) == []
