@@ -445,7 +445,7 @@ class ResultsLog:
 
     def done_sources(self) -> set[str]:
         """The sources a previous run of this job recorded as done (empty if new)."""
-        if not os.path.exists(self.path):
+        if not os.path.exists(self.path) or os.path.getsize(self.path) == 0:
             return set()
         done: set[str] = set()
         with open(self.path, encoding='utf-8') as log:
@@ -455,8 +455,8 @@ class ResultsLog:
                     record = json.loads(line)
                 except ValueError:
                     continue
-                if record.get('status') == DONE:
-                    done.add(record['source'])
+                if isinstance(record, dict) and record.get('status') == DONE:
+                    done.add(str(record.get('source')))
         return done
 
     def _check_header(self, line: str) -> None:

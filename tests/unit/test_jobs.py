@@ -228,12 +228,14 @@ def test_results_log_round_trip(tmp_path):
     path = str(tmp_path / 'log.jsonl')
     log = ResultsLog(path, job)
     assert log.done_sources() == set()
+    open(path, 'w').close()  # an empty file is a new log
+    assert log.done_sources() == set()
     log.open()
     log.write([FileResult('s3://a/1', 's3://b/1', DONE, 1)])
     log.write([FileResult('s3://a/2', 's3://b/2', FAILED, 1, 'no')])
     log.close()
     with open(path, 'a') as torn:
-        torn.write('{"source": "s3://a/3", "sta')  # the client died mid-line
+        torn.write('42\n{"source": "s3://a/3", "sta')  # the client died mid-line
     assert ResultsLog(path, job).done_sources() == {'s3://a/1'}
     again = ResultsLog(path, job)
     again.open()  # appends, no second header
