@@ -102,7 +102,8 @@ def _run(args: argparse.Namespace, work: Path, endpoint: str, server_pid: int) -
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                host='127.0.0.1',
+                dashboard_address='127.0.0.1:0',  # loopback only, any free port
                 silence_logs=40,
             ) as cluster,
             Client(cluster) as client,

@@ -125,14 +125,18 @@ def connect(address: str, timeout: float = 10.0) -> Client:
 
 @contextlib.contextmanager
 def local_cluster(workers: int) -> Iterator[Client]:
-    """A ``LocalCluster`` of ``workers`` single-threaded processes, and its client."""
+    """A ``LocalCluster`` of ``workers`` single-threaded processes, and its client.
+
+    Everything listens on 127.0.0.1 only (scheduler, workers, its HTTP endpoint).
+    """
     if workers < 1:
         raise JobError(f'workers must be at least 1, not {workers}')
     with LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        host='127.0.0.1',
+        dashboard_address='127.0.0.1:0',  # loopback only, any free port
     ) as cluster:
         with Client(cluster) as client:
             yield client

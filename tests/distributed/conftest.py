@@ -124,7 +124,8 @@ def cluster():
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        host='127.0.0.1',
+        dashboard_address='127.0.0.1:0',  # loopback only, any free port
         silence_logs=40,
     ) as local:
         yield local
