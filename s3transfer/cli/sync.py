@@ -280,7 +280,7 @@ def run(ctx: Context) -> int:
             )
     transfers = cp.with_attributes(
         Plan(tuple(plan.sends), tuple(plan.refused)),
-        cp.attributes.requested(args),
+        {**cp.attributes.requested(args), **cp.integrity.conditional_args(args)},
         getattr(args, 'guess_mime_type', True),
     )
     if args.dryrun:
@@ -333,7 +333,7 @@ COMMAND = Command(
     add_arguments=add_arguments,
     run=run,
     buckets=lambda args: s3_buckets(args.source, args.destination),
-    options=('attributes', 'endpoint', 'transfer', 'output'),
+    options=('attributes', 'integrity', 'endpoint', 'transfer', 'output'),
     examples=(
         ('s3transfer sync ./site s3://bucket/www --delete', 'publish a folder'),
         ('s3transfer sync s3://bucket/data ./data --checksum', 'by content'),
