@@ -510,3 +510,19 @@ def test_grants_kms_sse_c_and_an_explicit_metadata_directive(
     )  # fmt: skip
     assert done.returncode == 0, _text(done)
     assert s3_client.head_object(Bucket=bucket, Key='m2.txt')['Metadata'] == {'b': '2'}
+
+
+def test_ls_json_and_mv_dryrun(s3_endpoint, s3_client, bucket, tmp_path):
+    s3_client.put_object(Bucket=bucket, Key='d/a.txt', Body=b'abc')
+    done = _run(s3_endpoint, 'ls', f's3://{bucket}/', '--output', 'json')
+    events = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert events == [{'event': 'prefix', 'prefix': 'd/'}]
+    done = _run(
+        s3_endpoint, 'ls', f's3://{bucket}/d/', '--output', 'json', '--summarize'
+    )
+    obj, summary = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert (obj['event'], obj['key'], obj['size']) == ('object', 'd/a.txt', 3)
+    assert summary == {'event': 'summary', 'objects': 1, 'bytes': 3}
+    dry = _run(s3_endpoint, 'mv', f's3://{bucket}/d/a.txt', str(tmp_path), '--dryrun')
+    assert dry.stdout.decode().startswith(f'(dryrun) move: s3://{bucket}/d/a.txt to ')
+    assert 'd/a.txt' in _keys(s3_client, bucket) and not list(tmp_path.iterdir())
