@@ -58,8 +58,10 @@ from s3transfer.utils import (
 )
 from s3transfer.validation import (
     UNSUPPORTED_BUCKET_PATTERNS,
+    require_extra_args_mapping,
     validate_bucket_supported,
     validate_extra_args,
+    validate_names,
 )
 
 logger = logging.getLogger(__name__)
@@ -353,6 +355,7 @@ class TransferManager:
         if subscribers is None:
             subscribers = []
         self._validate_all_known_args(extra_args, self.ALLOWED_UPLOAD_ARGS)
+        validate_names(bucket, key)
         self._validate_if_bucket_supported(bucket)
         self._add_operation_defaults(extra_args)
         call_args = CallArgs(
@@ -393,6 +396,7 @@ class TransferManager:
         if subscribers is None:
             subscribers = []
         self._validate_all_known_args(extra_args, self.ALLOWED_DOWNLOAD_ARGS)
+        validate_names(bucket, key)
         self._validate_if_bucket_supported(bucket)
         call_args = CallArgs(
             bucket=bucket,
@@ -472,10 +476,12 @@ class TransferManager:
             subscribers = []
         if source_client is None:
             source_client = self._client
+        require_extra_args_mapping(extra_args)
         self._warn_on_ignored_copy_args(extra_args)
         self._validate_all_known_args(extra_args, self.ALLOWED_COPY_ARGS)
         if isinstance(copy_source, dict):
             self._validate_if_bucket_supported(copy_source.get('Bucket'))
+        validate_names(bucket, key)
         self._validate_if_bucket_supported(bucket)
         call_args = CallArgs(
             copy_source=copy_source,
@@ -500,6 +506,7 @@ class TransferManager:
         if subscribers is None:
             subscribers = []
         self._validate_all_known_args(extra_args, self.ALLOWED_DELETE_ARGS)
+        validate_names(bucket, key)
         self._validate_if_bucket_supported(bucket)
         call_args = CallArgs(
             bucket=bucket,

@@ -20,8 +20,30 @@ UNSUPPORTED_BUCKET_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+def require_extra_args_mapping(extra_args: object) -> None:
+    """``TypeError`` for ``extra_args`` that are not a mapping (e.g. ``['ACL']``)."""
+    if not isinstance(extra_args, Mapping):
+        raise TypeError(
+            "extra_args must be a dict of request parameters (e.g. {'ACL': "
+            f"'private'}}), not {type(extra_args).__name__}: {extra_args!r}"
+        )
+
+
+def validate_names(bucket: object, key: object) -> None:
+    """``TypeError`` for a bucket or key that is not a string (e.g. ``None``)."""
+    for name, value in (('bucket', bucket), ('key', key)):
+        if not isinstance(value, str):
+            raise TypeError(
+                f'{name} must be a string, not {type(value).__name__}: {value!r}'
+            )
+
+
 def validate_extra_args(actual: Iterable[str], allowed: Sequence[str]) -> None:
-    """``ValueError`` naming the first key of ``actual`` that is not in ``allowed``."""
+    """``ValueError`` naming the first key of ``actual`` that is not in ``allowed``.
+
+    ``TypeError`` first when ``actual`` is not a mapping.
+    """
+    require_extra_args_mapping(actual)
     for kwarg in actual:
         if kwarg not in allowed:
             raise ValueError(

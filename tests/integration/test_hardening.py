@@ -491,3 +491,31 @@ def test_10_empty_regular_file_still_uploads(s3_client, bucket, tmp_path):
     with TransferManager(s3_client) as manager:
         manager.upload(str(tmp_path / 'empty'), bucket, 'k10e').result()
     assert s3_client.head_object(Bucket=bucket, Key='k10e')['ContentLength'] == 0
+
+
+@pytest.mark.parametrize('method', ['upload', 'download', 'copy', 'delete'])
+def test_12_extra_args_that_are_not_a_dict_say_so(s3_client, bucket, tmp_path, method):
+    calls = {
+        'upload': lambda m, extra: m.upload(str(tmp_path / 'f'), bucket, 'k', extra),
+        'download': lambda m, extra: m.download(
+            bucket, 'k', str(tmp_path / 'd'), extra
+        ),
+        'copy': lambda m, extra: m.copy(
+            {'Bucket': bucket, 'Key': 'k'}, bucket, 'k2', extra
+        ),
+        'delete': lambda m, extra: m.delete(bucket, 'k', extra),
+    }
+    (tmp_path / 'f').write_bytes(b'f')
+    with TransferManager(s3_client) as manager:
+        with pytest.raises(TypeError, match='extra_args must be a dict'):
+            calls[method](manager, ['ACL'])
+
+
+@pytest.mark.parametrize('field', ['bucket', 'key'])
+def test_12_a_bucket_or_key_that_is_not_a_string_says_so(s3_client, tmp_path, field):
+    names = {'bucket': 'some-bucket', 'key': 'k', field: None}
+    with TransferManager(s3_client) as manager:
+        with pytest.raises(TypeError, match=f'{field} must be a string'):
+            manager.download(names['bucket'], names['key'], str(tmp_path / 'd'))
+        with pytest.raises(TypeError, match=f'{field} must be a string'):
+            manager.upload(str(tmp_path), names['bucket'], names['key'])
