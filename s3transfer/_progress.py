@@ -29,6 +29,9 @@ class ProgressSnapshot:
     files_total: int
     elapsed: float
     bytes_failed: int = 0
+    #: A bandwidth limit (bytes/s) the rate cannot exceed in the long run: the
+    #: limiter lets its first chunk through at once, so the plain average says more.
+    max_rate: float | None = None
 
 
 class ProgressTally:
@@ -136,8 +139,11 @@ def format_duration(seconds: float) -> str:
 
 
 def rate(snapshot: ProgressSnapshot) -> float:
-    """Average bytes per second since the start."""
-    return snapshot.bytes_done / snapshot.elapsed if snapshot.elapsed > 0 else 0.0
+    """Average bytes per second since the start (at most ``max_rate``, if set)."""
+    average = snapshot.bytes_done / snapshot.elapsed if snapshot.elapsed > 0 else 0.0
+    if snapshot.max_rate is not None:
+        return min(average, snapshot.max_rate)
+    return average
 
 
 def eta(snapshot: ProgressSnapshot) -> float | None:

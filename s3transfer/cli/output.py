@@ -9,6 +9,7 @@ JSON mode (``--output json``): one JSON object per line on stdout, with an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -277,6 +278,12 @@ def from_args(args: Any, data_on_stdout: bool = False) -> Output:
     )
 
 
+def _limited(snapshot: ProgressSnapshot, config: TransferConfig) -> ProgressSnapshot:
+    """``snapshot`` whose shown rate (and ETA) respect ``--max-bandwidth``."""
+    limit = getattr(config, 'max_bandwidth', None)
+    return snapshot if limit is None else dataclasses.replace(snapshot, max_rate=limit)
+
+
 def run_plan(
     client: Any,
     config: TransferConfig,
@@ -298,9 +305,9 @@ def run_plan(
         future = submit_plan(manager, plan, policy, on_file_done=on_file_done)
         try:
             while not future.wait(0.1):
-                out.progress(future.progress())
+                out.progress(_limited(future.progress(), config))
         finally:
-            out.end_progress(future.progress())
+            out.end_progress(_limited(future.progress(), config))
     return future.result(), future.progress().elapsed
 
 

@@ -419,3 +419,37 @@ def test_12_cli_bench_line_of_tiny_files_reports_cpu_per_file():
     assert ' 0.2 CPU ms/file' in line
     big = bench_line('upload', 2 * 1024**3, 2, 10.0, 4.0)
     assert '2.0 CPU s/GiB' in big
+
+
+def test_12_cli_rate_shown_under_a_bandwidth_limit_never_exceeds_it(
+    s3_endpoint, s3_client, bucket, tmp_path
+):
+    # The limiter lets its first 256 KiB through at once; at 1KB/s (1024 B/s) the
+    # average since the start then read ~80 KiB/s, and the ETA a few seconds.
+    s3_client.put_object(Bucket=bucket, Key='slow12', Body=b'x' * 600_000)
+    command = _cli(
+        'cp',
+        f's3://{bucket}/slow12',
+        str(tmp_path / 'o'),
+        '--max-bandwidth',
+        '1KB',
+        '--no-resume',
+        '--endpoint-url',
+        s3_endpoint,
+    )
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(6)
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=20)
+    rates = [
+        line.split(', ')[1]
+        for line in stdout.splitlines()
+        if line.startswith('progress:')
+    ]
+    assert rates, stdout
+    for shown in rates:
+        number, unit = shown.removesuffix('/s').split()
+        assert unit in ('B', 'KiB'), shown
+        assert float(number) * (1024 if unit == 'KiB' else 1) <= 1024, shown  # 1KB
