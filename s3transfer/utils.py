@@ -213,20 +213,21 @@ class CountCallbackInvoker:
                 self._callback()
 
 
+_FILE_KINDS = (
+    (stat.S_ISREG, 'regular file'),
+    (stat.S_ISDIR, 'folder'),
+    (stat.S_ISCHR, 'character device'),
+    (stat.S_ISBLK, 'block device'),
+    (stat.S_ISFIFO, 'FIFO (named pipe)'),
+    (stat.S_ISSOCK, 'socket'),
+)
+
+
 def file_kind(mode: int) -> str:
     """What a file of ``st_mode`` ``mode`` is, in words (for messages)."""
-    if stat.S_ISREG(mode):
-        return 'regular file'
-    if stat.S_ISDIR(mode):
-        return 'folder'
-    if stat.S_ISCHR(mode):
-        return 'character device'
-    if stat.S_ISBLK(mode):
-        return 'block device'
-    if stat.S_ISFIFO(mode):
-        return 'FIFO (named pipe)'
-    if stat.S_ISSOCK(mode):
-        return 'socket'
+    for is_kind, name in _FILE_KINDS:
+        if is_kind(mode):
+            return name
     return 'special file'
 
 

@@ -86,22 +86,28 @@ def _without_dac_override():
     return (setpriv, '--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-all')
 
 
-def test_2_cli_unreadable_folder_is_a_listed_failure(
-    s3_endpoint, s3_client, bucket, tmp_path
-):
-    write_tree(tmp_path / 'src', {'open/a': b'a', 'closed/b': b'b'})
-    os.chmod(tmp_path / 'src' / 'closed', 0)
+def _upload_with_closed_folder(endpoint, bucket, source, closed):
+    """``cp --recursive source`` with ``closed`` chmod 000 (and honoured as root)."""
+    os.chmod(closed, 0)
     try:
-        done = _run(
-            s3_endpoint,
+        return _run(
+            endpoint,
             'cp',
             '--recursive',
-            str(tmp_path / 'src'),
+            str(source),
             f's3://{bucket}/p/',
             prefix=_without_dac_override(),
         )
     finally:
-        os.chmod(tmp_path / 'src' / 'closed', 0o755)
+        os.chmod(closed, 0o755)
+
+
+def test_2_cli_unreadable_folder_is_a_listed_failure(
+    s3_endpoint, s3_client, bucket, tmp_path
+):
+    write_tree(tmp_path / 'src', {'open/a': b'a', 'closed/b': b'b'})
+    source = tmp_path / 'src'
+    done = _upload_with_closed_folder(s3_endpoint, bucket, source, source / 'closed')
     assert done.returncode == 1, done.stderr
     assert 'closed' in done.stderr and 'cannot be listed' in done.stderr
     keys = [o['Key'] for o in s3_client.list_objects_v2(Bucket=bucket)['Contents']]
@@ -110,18 +116,8 @@ def test_2_cli_unreadable_folder_is_a_listed_failure(
 
 def test_2_cli_unreadable_source_root_exits_1(s3_endpoint, bucket, tmp_path):
     write_tree(tmp_path / 'src', {'a': b'a'})
-    os.chmod(tmp_path / 'src', 0)
-    try:
-        done = _run(
-            s3_endpoint,
-            'cp',
-            '--recursive',
-            str(tmp_path / 'src'),
-            f's3://{bucket}/p/',
-            prefix=_without_dac_override(),
-        )
-    finally:
-        os.chmod(tmp_path / 'src', 0o755)
+    source = tmp_path / 'src'
+    done = _upload_with_closed_folder(s3_endpoint, bucket, source, source)
     assert done.returncode == 1, done.stderr
     assert 'cannot be listed' in done.stderr
 

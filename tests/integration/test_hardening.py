@@ -306,6 +306,18 @@ def test_12_temp_file_errors_name_the_destination(s3_client, bucket, tmp_path):
 # -- 4. cancelling a throttled transfer ------------------------------------------------
 
 
+def _start_transfer(manager, direction, bucket, tmp_path, subscriber):
+    """Upload ``tmp_path/source`` to ``<direction>``, or download that object back
+    (put first), with ``subscriber``."""
+    source = tmp_path / 'source'
+    key = f'{direction}-{os.path.basename(tmp_path)}'
+    if direction == 'upload':
+        return manager.upload(str(source), bucket, key, subscribers=[subscriber])
+    manager.client.put_object(Bucket=bucket, Key=key, Body=source.read_bytes())
+    target = str(tmp_path / 'target')
+    return manager.download(bucket, key, target, subscribers=[subscriber])
+
+
 @pytest.mark.parametrize('direction', ['upload', 'download'])
 def test_4_cancel_ends_a_throttled_transfer_within_a_second(
     s3_client, bucket, tmp_path, direction
@@ -314,16 +326,9 @@ def test_4_cancel_ends_a_throttled_transfer_within_a_second(
     config = TransferConfig(max_bandwidth=64 * 1024, max_request_concurrency=1)
     source = tmp_path / 'source'
     source.write_bytes(b'b' * (1024 * 1024))
-    s3_client.put_object(Bucket=bucket, Key='slow', Body=source.read_bytes())
     progress = _FirstProgress()
     with TransferManager(s3_client, config) as manager:
-        if direction == 'upload':
-            future = manager.upload(
-                str(source), bucket, 'slow2', subscribers=[progress]
-            )
-        else:
-            target = str(tmp_path / 'target')
-            future = manager.download(bucket, 'slow', target, subscribers=[progress])
+        future = _start_transfer(manager, direction, bucket, tmp_path, progress)
         assert progress.event.wait(10)
         time.sleep(0.3)  # well into the bucket's wait
         started = time.monotonic()
@@ -365,18 +370,10 @@ class _WaitsOnItself(BaseSubscriber):
 def test_6_result_inside_on_progress_raises_instead_of_deadlocking(
     s3_client, bucket, tmp_path, direction
 ):
-    source = tmp_path / 'source'
-    source.write_bytes(b'p' * 1000)
-    s3_client.put_object(Bucket=bucket, Key='k6', Body=b'p' * 1000)
+    (tmp_path / 'source').write_bytes(b'p' * 1000)
     subscriber = _WaitsOnItself()
     with TransferManager(s3_client) as manager:
-        if direction == 'upload':
-            future = manager.upload(
-                str(source), bucket, 'k6b', subscribers=[subscriber]
-            )
-        else:
-            target = str(tmp_path / 'target')
-            future = manager.download(bucket, 'k6', target, subscribers=[subscriber])
+        future = _start_transfer(manager, direction, bucket, tmp_path, subscriber)
         deadline = time.monotonic() + 5
         while not future.done() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -457,33 +454,20 @@ def test_3_upload_from_a_fifo_is_refused_not_hung(s3_client, bucket, tmp_path):
 
 
 @pytest.mark.parametrize('how', ['filename', 'fileobj'])
-def test_10_character_device_upload_is_refused(s3_client, bucket, how):
-    with TransferManager(s3_client) as manager:
-        if how == 'filename':
-            future = manager.upload('/dev/zero', bucket, 'k10')
-            with pytest.raises(ValueError, match='character device'):
-                future.result()
-        else:
-            with open('/dev/zero', 'rb') as source:
-                future = manager.upload(source, bucket, 'k10')
-                with pytest.raises(ValueError, match='character device'):
-                    future.result()
+@pytest.mark.parametrize(
+    ('path', 'reason'),
+    [('/dev/zero', 'character device'), ('/proc/self/status', 'size of 0 but')],
+)
+def test_10_sources_whose_size_says_nothing_are_refused(
+    s3_client, bucket, how, path, reason
+):
+    with TransferManager(s3_client) as manager, open(path, 'rb') as opened:
+        source = path if how == 'filename' else opened
+        future = manager.upload(source, bucket, 'k10')
+        with pytest.raises(ValueError, match=reason):
+            future.result()
     with pytest.raises(s3_client.exceptions.ClientError):
         s3_client.head_object(Bucket=bucket, Key='k10')
-
-
-@pytest.mark.parametrize('how', ['filename', 'fileobj'])
-def test_10_procfs_file_reporting_size_0_is_refused(s3_client, bucket, how):
-    with TransferManager(s3_client) as manager:
-        if how == 'filename':
-            future = manager.upload('/proc/self/status', bucket, 'k10p')
-            with pytest.raises(ValueError, match='size of 0 but'):
-                future.result()
-        else:
-            with open('/proc/self/status', 'rb') as source:
-                future = manager.upload(source, bucket, 'k10p')
-                with pytest.raises(ValueError, match='size of 0 but'):
-                    future.result()
 
 
 def test_10_empty_regular_file_still_uploads(s3_client, bucket, tmp_path):
