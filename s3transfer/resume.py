@@ -745,6 +745,8 @@ def _continue_upload(
     mtime_ns: int,
     extra_args: dict[str, Any],
 ) -> bool:
+    if recorded.kind == UPLOAD and recorded.upload_id is None:
+        return False  # stopped before S3 gave an upload id: nothing to continue
     reason = upload_mismatch(recorded, size, mtime_ns)
     if reason is None:
         confirmed = list_confirmed_parts(client, recorded, extra_args)

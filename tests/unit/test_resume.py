@@ -433,3 +433,17 @@ def test_transfer_config_resume_settings_are_checked():
         TransferConfig(strict_resume=1)
     with pytest.raises(TypeError, match='resume_dir'):
         TransferConfig(resume_dir=5)
+
+
+def test_a_journal_without_upload_id_is_a_quiet_fresh_start_even_when_strict(
+    tmp_path, caplog
+):
+    source = tmp_path / 'src'
+    source.write_bytes(b'x' * 100)
+    recorded = upload_token(filename=str(source), upload_id=None, parts={})
+    client = FakeClient()
+    options = ResumeOptions(token=recorded, strict=True)
+    with caplog.at_level(logging.WARNING):
+        journal = prepare_upload(client, options, str(source), 'b', 'k', {}, 40)
+    assert not journal.resumed and journal.token.upload_id is None
+    assert client.calls == [] and caplog.text == ''
