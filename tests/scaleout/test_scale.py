@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.distributed.conftest import tree_digests
+from tests.scaleout.conftest import tree_digests
 
 # The dask extra is installed in CI's first virtualenv (.ci/run); elsewhere, skip.
 distributed = pytest.importorskip(

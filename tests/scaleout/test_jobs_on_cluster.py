@@ -12,7 +12,7 @@ import pytest
 
 from s3transfer.jobs import DONE, FAILED, Job, JobError, ManifestError
 from tests.conftest import free_port
-from tests.distributed.conftest import tree_digests
+from tests.scaleout.conftest import tree_digests
 
 # The dask extra is installed in CI's first virtualenv (.ci/run); elsewhere, skip.
 distributed = pytest.importorskip(

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tests.conftest import free_port
-from tests.distributed.conftest import tree_digests
+from tests.scaleout.conftest import tree_digests
 
 pytest.importorskip('s3transfer.distributed', reason='needs the dask extra')
 
