@@ -526,3 +526,27 @@ def test_ls_json_and_mv_dryrun(s3_endpoint, s3_client, bucket, tmp_path):
     dry = _run(s3_endpoint, 'mv', f's3://{bucket}/d/a.txt', str(tmp_path), '--dryrun')
     assert dry.stdout.decode().startswith(f'(dryrun) move: s3://{bucket}/d/a.txt to ')
     assert 'd/a.txt' in _keys(s3_client, bucket) and not list(tmp_path.iterdir())
+
+
+def test_fail_fast_cancels_the_rest_and_request_payer_is_accepted(
+    s3_endpoint, s3_client, bucket, tmp_path
+):
+    s3_client.put_object(Bucket=bucket, Key='f/0/first.txt', Body=b'x')
+    for index in range(1, 20):
+        s3_client.put_object(Bucket=bucket, Key=f'f/{index:02d}.txt', Body=b'x' * 1000)
+    dest = tmp_path / 'dest'
+    dest.mkdir()
+    (dest / '0').write_bytes(b'')  # a file where the first key's folder must go
+    done = _run(
+        s3_endpoint, 'cp', '--recursive', f's3://{bucket}/f', str(dest),
+        '--fail-fast', '--max-concurrency', '1', '--no-progress',
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.decode().count('download failed') == 1
+    assert 'cancelled' in done.stdout.decode()
+    assert len(list(dest.iterdir())) < 10
+    listed = _run(s3_endpoint, 'ls', f's3://{bucket}/f/', '--request-payer')
+    assert listed.returncode == 0 and '19.txt' in listed.stdout.decode()
+    removed = _run(s3_endpoint, 'rm', f's3://{bucket}/f/01.txt', '--request-payer')
+    assert removed.returncode == 0
+    assert 'f/01.txt' not in _keys(s3_client, bucket)
