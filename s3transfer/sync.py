@@ -12,6 +12,7 @@ where it could not, size and time decide and the reason says so.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -84,6 +85,8 @@ def compare(
 
 
 def _compare_times(source: float, destination: float, rules: Rules) -> tuple[bool, str]:
+    # S3 keeps whole seconds: a file written in the second of its upload is not newer.
+    source, destination = math.floor(source), math.floor(destination)
     if rules.direction == DOWNLOAD:
         if rules.exact_timestamps:
             if source != destination:

@@ -119,3 +119,11 @@ def test_same_reference_needs_the_same_algorithm():
     assert same_reference(crc, ContentReference(CRC, 'CRC32', 'b')) is False
     assert same_reference(crc, ContentReference(MD5, 'MD5', 'a')) is None
     assert same_reference(crc, None) is None
+
+
+def test_times_are_compared_in_whole_seconds_as_s3_keeps_them():
+    # A file written at 100.7 s and uploaded in that second is listed at 100 s.
+    assert compare(_e(mtime=100.7), _e(mtime=100.0), Rules()).action == SKIP
+    assert compare(_e(mtime=101.0), _e(mtime=100.0), Rules()).action == SEND
+    exact = Rules(direction=DOWNLOAD, exact_timestamps=True)
+    assert compare(_e(mtime=100.0), _e(mtime=100.4), exact).action == SKIP
