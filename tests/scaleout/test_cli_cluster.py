@@ -11,7 +11,9 @@ import pytest
 from tests.conftest import free_port
 from tests.scaleout.conftest import tree_digests
 
-pytest.importorskip('s3transfer.distributed', reason='needs the dask extra')
+pytest.importorskip(
+    's3transfer.distributed', reason='needs the dask extra', exc_type=ImportError
+)
 
 
 def _cli(*args, timeout=300):

@@ -14,7 +14,7 @@ from tests.scaleout.conftest import tree_digests
 
 # The dask extra is installed in CI's first virtualenv (.ci/run); elsewhere, skip.
 distributed = pytest.importorskip(
-    's3transfer.distributed', reason='needs the dask extra'
+    's3transfer.distributed', reason='needs the dask extra', exc_type=ImportError
 )
 
 CHILD = Path(__file__).with_name('client_child.py')
