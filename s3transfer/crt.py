@@ -203,14 +203,7 @@ class CRTTransferManager:
         if extra_args is None:
             extra_args = {}
         self._validate(extra_args, self.ALLOWED_DOWNLOAD_ARGS, bucket)
-        callargs = CallArgs(
-            bucket=bucket,
-            key=key,
-            fileobj=fileobj,
-            extra_args=extra_args,
-            # An empty dict, as the original (spec crt.md): no subscribers.
-            subscribers={} if subscribers is None else subscribers,
-        )
+        callargs = _call_args(bucket, key, extra_args, subscribers, fileobj=fileobj)
         return self._submit_transfer('get_object', callargs)
 
     def upload(
@@ -226,14 +219,7 @@ class CRTTransferManager:
         extra_args = dict(extra_args) if extra_args else {}
         self._validate(extra_args, self.ALLOWED_UPLOAD_ARGS, bucket)
         self._validate_checksum_algorithm_supported(extra_args)
-        callargs = CallArgs(
-            bucket=bucket,
-            key=key,
-            fileobj=fileobj,
-            extra_args=extra_args,
-            # An empty dict, as the original (spec crt.md): no subscribers.
-            subscribers={} if subscribers is None else subscribers,
-        )
+        callargs = _call_args(bucket, key, extra_args, subscribers, fileobj=fileobj)
         return self._submit_transfer('put_object', callargs)
 
     def delete(
@@ -247,13 +233,7 @@ class CRTTransferManager:
         if extra_args is None:
             extra_args = {}
         self._validate(extra_args, self.ALLOWED_DELETE_ARGS, bucket)
-        callargs = CallArgs(
-            bucket=bucket,
-            key=key,
-            extra_args=extra_args,
-            # An empty dict, as the original (spec crt.md): no subscribers.
-            subscribers={} if subscribers is None else subscribers,
-        )
+        callargs = _call_args(bucket, key, extra_args, subscribers)
         return self._submit_transfer('delete_object', callargs)
 
     def shutdown(self, cancel: bool = False) -> None:
@@ -336,6 +316,24 @@ class CRTTransferManager:
         self._future_coordinators.append(coordinator)
         self._id_counter += 1
         return future
+
+
+def _call_args(
+    bucket: str,
+    key: str,
+    extra_args: dict[str, Any],
+    subscribers: list[Any] | None,
+    **fileobj: Any,
+) -> CallArgs:
+    """The ``CallArgs`` of one CRT transfer."""
+    return CallArgs(
+        bucket=bucket,
+        key=key,
+        **fileobj,
+        extra_args=extra_args,
+        # An empty dict, as the original (spec crt.md): no subscribers.
+        subscribers={} if subscribers is None else subscribers,
+    )
 
 
 class CRTTransferMeta(BaseTransferMeta):
@@ -728,20 +726,31 @@ class S3ClientArgsCreator:
         future: CRTTransferFuture,
         on_done_after_calls: list[Callable[..., Any]],
     ) -> dict[str, Any]:
-        """Arguments for ``make_request`` of a ``request_type`` transfer."""
-        getter = getattr(
-            self,
-            f'_get_make_request_args_{request_type}',
-            self._default_get_make_request_args,
+        """Arguments for ``make_request`` of a ``request_type`` transfer.
+
+        Puts and gets first prepare their body or target (this may add to
+        ``call_args.extra_args`` before the request is serialized), then get
+        the config options too; other requests take the default arguments only.
+        """
+        on_done_before_calls: list[Callable[..., Any]] = []
+        prepare = self._PREPARERS.get(request_type)
+        prepared = (
+            None
+            if prepare is None
+            else prepare(self, call_args, coordinator, on_done_before_calls)
         )
-        return getter(
-            request_type=request_type,
-            call_args=call_args,
-            coordinator=coordinator,
-            future=future,
-            on_done_before_calls=[],
-            on_done_after_calls=on_done_after_calls,
+        make_request_args = self._default_get_make_request_args(
+            request_type,
+            call_args,
+            coordinator,
+            future,
+            on_done_before_calls,
+            on_done_after_calls,
         )
+        if prepared is None:
+            return make_request_args
+        make_request_args.update(prepared)
+        return self._with_config_options(make_request_args, request_type)
 
     def get_crt_callback(
         self,
@@ -779,15 +788,13 @@ class S3ClientArgsCreator:
 
         return invoke_all_callbacks
 
-    def _get_make_request_args_put_object(
+    def _prepare_put_object(
         self,
-        request_type: str,
         call_args: CallArgs,
         coordinator: CRTTransferCoordinator,
-        future: CRTTransferFuture,
         on_done_before_calls: list[Callable[..., Any]],
-        on_done_after_calls: list[Callable[..., Any]],
     ) -> dict[str, Any]:
+        """A put's ``send_filepath`` and ``checksum_config``; sets its body args."""
         extra_args = call_args.extra_args
         send_filepath = None
         if isinstance(call_args.fileobj, str):
@@ -804,27 +811,15 @@ class S3ClientArgsCreator:
             )
         # Any value stops botocore computing an MD5; serialization drops the header.
         extra_args['ContentMD5'] = 'override-to-be-removed'
-        make_request_args = self._default_get_make_request_args(
-            request_type=request_type,
-            call_args=call_args,
-            coordinator=coordinator,
-            future=future,
-            on_done_before_calls=on_done_before_calls,
-            on_done_after_calls=on_done_after_calls,
-        )
-        make_request_args['send_filepath'] = send_filepath
-        make_request_args['checksum_config'] = checksum_config
-        return self._with_config_options(make_request_args, request_type)
+        return {'send_filepath': send_filepath, 'checksum_config': checksum_config}
 
-    def _get_make_request_args_get_object(
+    def _prepare_get_object(
         self,
-        request_type: str,
         call_args: CallArgs,
         coordinator: CRTTransferCoordinator,
-        future: CRTTransferFuture,
         on_done_before_calls: list[Callable[..., Any]],
-        on_done_after_calls: list[Callable[..., Any]],
     ) -> dict[str, Any]:
+        """A get's target: a temp file renamed when done, or an ``on_body`` writer."""
         recv_filepath = None
         on_body = None
         checksum_config = awscrt.s3.S3ChecksumConfig(validate_response=True)
@@ -838,18 +833,13 @@ class S3ClientArgsCreator:
             )
         else:
             on_body = OnBodyFileObjWriter(call_args.fileobj)
-        make_request_args = self._default_get_make_request_args(
-            request_type=request_type,
-            call_args=call_args,
-            coordinator=coordinator,
-            future=future,
-            on_done_before_calls=on_done_before_calls,
-            on_done_after_calls=on_done_after_calls,
-        )
-        make_request_args['recv_filepath'] = recv_filepath
-        make_request_args['on_body'] = on_body
-        make_request_args['checksum_config'] = checksum_config
-        return self._with_config_options(make_request_args, request_type)
+        return {
+            'recv_filepath': recv_filepath,
+            'on_body': on_body,
+            'checksum_config': checksum_config,
+        }
+
+    _PREPARERS = {'put_object': _prepare_put_object, 'get_object': _prepare_get_object}
 
     def _default_get_make_request_args(
         self,
