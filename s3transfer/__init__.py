@@ -65,6 +65,7 @@ place only when complete; on failure the temporary file is removed.
 """
 
 import concurrent.futures
+import dataclasses
 import functools
 import logging
 import os
@@ -88,6 +89,7 @@ __version__ = '0.19.3'
 
 # Package imports come after __version__: s3transfer.constants reads it on import.
 import s3transfer.compat  # noqa: E402
+from s3transfer.constants import CONTENT_HEADER_ARGS, SSE_C_ARGS  # noqa: E402
 from s3transfer.exceptions import (  # noqa: E402, F401
     RetriesExceededError,
     S3UploadFailedError,
@@ -98,6 +100,7 @@ from s3transfer.retries import (  # noqa: E402
     download_retry_policy,
 )
 from s3transfer.utils import (  # noqa: E402
+    LocalFiles,
     calculate_num_parts,
     calculate_range_parameter,
 )
@@ -254,12 +257,8 @@ class StreamReaderProgress:
         return value
 
 
-class OSUtils:
+class OSUtils(LocalFiles):
     """File-system access for the legacy API (a seam for tests)."""
-
-    def get_file_size(self, filename: str) -> int:
-        """Return the size of ``filename`` in bytes."""
-        return os.path.getsize(filename)
 
     def open_file_chunk_reader(
         self,
@@ -273,38 +272,21 @@ class OSUtils:
             filename, start_byte, size, callback, enable_callback=False
         )
 
-    def open(self, filename: str, mode: str) -> Any:
-        """Open ``filename`` with the builtin ``open``."""
-        return open(filename, mode)
-
-    def remove_file(self, filename: str) -> None:
-        """Remove ``filename``, ignoring errors (e.g. it does not exist)."""
-        try:
-            os.remove(filename)
-        except OSError:
-            pass
-
     def rename_file(self, current_filename: str, new_filename: str) -> None:
         """Rename a file, replacing the destination if it exists."""
         s3transfer.compat.rename_file(current_filename, new_filename)
 
 
+# Plain attributes (spec legacy.md): no validation, and no value equality or repr.
+@dataclasses.dataclass(eq=False, repr=False)
 class TransferConfig:
     """Thresholds, part size, concurrency and retry settings of the legacy API."""
 
-    def __init__(
-        self,
-        multipart_threshold: int = 8 * MB,
-        max_concurrency: int = 10,
-        multipart_chunksize: int = 8 * MB,
-        num_download_attempts: int = 5,
-        max_io_queue: int = 100,
-    ) -> None:
-        self.multipart_threshold = multipart_threshold
-        self.max_concurrency = max_concurrency
-        self.multipart_chunksize = multipart_chunksize
-        self.num_download_attempts = num_download_attempts
-        self.max_io_queue = max_io_queue
+    multipart_threshold: int = 8 * MB
+    max_concurrency: int = 10
+    multipart_chunksize: int = 8 * MB
+    num_download_attempts: int = 5
+    max_io_queue: int = 100
 
 
 def _retry_download(max_attempts: int, attempt: Callable[[], _T]) -> _T:
@@ -323,15 +305,9 @@ def _num_parts(size: int, part_size: int) -> int:
     return calculate_num_parts(size, part_size)
 
 
-class MultipartUploader:
-    """Uploads a file in parts (CreateMultipartUpload / UploadPart / Complete)."""
-
-    UPLOAD_PART_ARGS = [
-        'SSECustomerKey',
-        'SSECustomerAlgorithm',
-        'SSECustomerKeyMD5',
-        'RequestPayer',
-    ]
+class _PartsJob:
+    """What both legacy multipart classes are built from: a client, the settings,
+    file access and the executor class their parts run on."""
 
     def __init__(
         self,
@@ -344,6 +320,17 @@ class MultipartUploader:
         self._config = config
         self._os = osutil
         self._executor_cls = executor_cls
+
+
+class MultipartUploader(_PartsJob):
+    """Uploads a file in parts (CreateMultipartUpload / UploadPart / Complete)."""
+
+    UPLOAD_PART_ARGS = [
+        'SSECustomerKey',
+        'SSECustomerAlgorithm',
+        'SSECustomerKeyMD5',
+        'RequestPayer',
+    ]
 
     def upload_file(
         self,
@@ -392,43 +379,24 @@ class MultipartUploader:
         part_args = {k: v for k, v in extra_args.items() if k in self.UPLOAD_PART_ARGS}
         part_size = self._config.multipart_chunksize
         num_parts = _num_parts(self._os.get_file_size(filename), part_size)
-        upload_one = functools.partial(
-            self._upload_one_part,
-            filename,
-            bucket,
-            key,
-            upload_id,
-            part_size,
-            part_args,
-            callback,
-        )
+
+        def upload_one(part_number: int) -> dict[str, Any]:
+            start_byte = part_size * (part_number - 1)
+            with self._os.open_file_chunk_reader(
+                filename, start_byte, part_size, callback
+            ) as body:
+                response = self._client.upload_part(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=part_number,
+                    Body=body,
+                    **part_args,
+                )
+            return {'ETag': response['ETag'], 'PartNumber': part_number}
+
         with self._executor_cls(max_workers=self._config.max_concurrency) as executor:
             return list(executor.map(upload_one, range(1, num_parts + 1)))
-
-    def _upload_one_part(
-        self,
-        filename: str,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        part_size: int,
-        part_args: dict[str, Any],
-        callback: Callable[[int], Any] | None,
-        part_number: int,
-    ) -> dict[str, Any]:
-        start_byte = part_size * (part_number - 1)
-        with self._os.open_file_chunk_reader(
-            filename, start_byte, part_size, callback
-        ) as body:
-            response = self._client.upload_part(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumber=part_number,
-                Body=body,
-                **part_args,
-            )
-        return {'ETag': response['ETag'], 'PartNumber': part_number}
 
 
 class ShutdownQueue(queue.Queue):
@@ -465,7 +433,7 @@ class ShutdownQueue(queue.Queue):
             self.not_empty.notify()
 
 
-class MultipartDownloader:
+class MultipartDownloader(_PartsJob):
     """Downloads an object with parallel ranged GETs and one writer thread."""
 
     def __init__(
@@ -475,10 +443,7 @@ class MultipartDownloader:
         osutil: OSUtils,
         executor_cls: type = concurrent.futures.ThreadPoolExecutor,
     ) -> None:
-        self._client = client
-        self._config = config
-        self._os = osutil
-        self._executor_cls = executor_cls
+        super().__init__(client, config, osutil, executor_cls)
         self._ioqueue = ShutdownQueue(self._config.max_io_queue)
 
     def download_file(
@@ -525,15 +490,17 @@ class MultipartDownloader:
     ) -> None:
         part_size = self._config.multipart_chunksize
         num_parts = _num_parts(object_size, part_size)
-        download_range = functools.partial(
-            self._download_range,
-            bucket,
-            key,
-            filename,
-            part_size,
-            num_parts,
-            callback,
-        )
+
+        def download_range(part_index: int) -> None:
+            range_param = self._calculate_range_param(part_size, part_index, num_parts)
+            start = part_index * part_size
+            _retry_download(
+                self._config.num_download_attempts,
+                lambda: self._download_range_once(
+                    bucket, key, range_param, start, callback
+                ),
+            )
+
         try:
             with self._executor_cls(
                 max_workers=self._config.max_concurrency
@@ -546,25 +513,6 @@ class MultipartDownloader:
         self, part_size: int, part_index: int, num_parts: int
     ) -> str:
         return calculate_range_parameter(part_size, part_index, num_parts)
-
-    def _download_range(
-        self,
-        bucket: str,
-        key: str,
-        filename: str,
-        part_size: int,
-        num_parts: int,
-        callback: Callable[[int], Any] | None,
-        part_index: int,
-    ) -> None:
-        range_param = self._calculate_range_param(part_size, part_index, num_parts)
-        start = part_index * part_size
-        _retry_download(
-            self._config.num_download_attempts,
-            lambda: self._download_range_once(
-                bucket, key, range_param, start, callback
-            ),
-        )
 
     def _download_range_once(
         self,
@@ -604,22 +552,11 @@ class MultipartDownloader:
 class S3Transfer:
     """The legacy synchronous transfer API: ``upload_file`` and ``download_file``."""
 
-    ALLOWED_DOWNLOAD_ARGS = [
-        'VersionId',
-        'SSECustomerAlgorithm',
-        'SSECustomerKey',
-        'SSECustomerKeyMD5',
-        'RequestPayer',
-    ]
+    ALLOWED_DOWNLOAD_ARGS = ['VersionId', *SSE_C_ARGS, 'RequestPayer']
 
     ALLOWED_UPLOAD_ARGS = [
         'ACL',
-        'CacheControl',
-        'ContentDisposition',
-        'ContentEncoding',
-        'ContentLanguage',
-        'ContentType',
-        'Expires',
+        *CONTENT_HEADER_ARGS,
         'GrantFullControl',
         'GrantRead',
         'GrantReadACP',
@@ -628,9 +565,7 @@ class S3Transfer:
         'RequestPayer',
         'ServerSideEncryption',
         'StorageClass',
-        'SSECustomerAlgorithm',
-        'SSECustomerKey',
-        'SSECustomerKeyMD5',
+        *SSE_C_ARGS,
         'SSEKMSKeyId',
         'SSEKMSEncryptionContext',
         'Tagging',
@@ -680,34 +615,13 @@ class S3Transfer:
         )
         size = self._osutil.get_file_size(filename)
         if size >= self._config.multipart_threshold:
-            self._multipart_upload(filename, bucket, key, callback, extra_args)
-        else:
-            self._put_object(filename, bucket, key, size, callback, extra_args)
-
-    def _put_object(
-        self,
-        filename: str,
-        bucket: str,
-        key: str,
-        size: int,
-        callback: Callable[[int], Any] | None,
-        extra_args: dict[str, Any],
-    ) -> None:
+            uploader = MultipartUploader(self._client, self._config, self._osutil)
+            uploader.upload_file(filename, bucket, key, callback, extra_args)
+            return
         with self._osutil.open_file_chunk_reader(
             filename, 0, size, callback=callback
         ) as body:
             self._client.put_object(Bucket=bucket, Key=key, Body=body, **extra_args)
-
-    def _multipart_upload(
-        self,
-        filename: str,
-        bucket: str,
-        key: str,
-        callback: Callable[[int], Any] | None,
-        extra_args: dict[str, Any],
-    ) -> None:
-        uploader = MultipartUploader(self._client, self._config, self._osutil)
-        uploader.upload_file(filename, bucket, key, callback, extra_args)
 
     def download_file(
         self,
@@ -724,9 +638,15 @@ class S3Transfer:
         object_size = self._object_size(bucket, key, extra_args)
         temp_filename = filename + os.extsep + random_file_extension()
         try:
-            self._download_file(
-                bucket, key, temp_filename, object_size, extra_args, callback
-            )
+            if object_size >= self._config.multipart_threshold:
+                downloader = MultipartDownloader(
+                    self._client, self._config, self._osutil
+                )
+                downloader.download_file(
+                    bucket, key, temp_filename, object_size, extra_args, callback
+                )
+            else:
+                self._get_object(bucket, key, temp_filename, extra_args, callback)
         except BaseException:
             logger.debug(
                 'Exception caught in download_file, removing partial file: %s',
@@ -737,40 +657,10 @@ class S3Transfer:
             raise
         self._osutil.rename_file(temp_filename, filename)
 
-    def _download_file(
-        self,
-        bucket: str,
-        key: str,
-        filename: str,
-        object_size: int,
-        extra_args: dict[str, Any],
-        callback: Callable[[int], Any] | None,
-    ) -> None:
-        if object_size >= self._config.multipart_threshold:
-            self._ranged_download(
-                bucket, key, filename, object_size, extra_args, callback
-            )
-        else:
-            self._get_object(bucket, key, filename, extra_args, callback)
-
     def _validate_all_known_args(
         self, actual: dict[str, Any], allowed: list[str]
     ) -> None:
         validate_extra_args(actual, allowed)
-
-    def _ranged_download(
-        self,
-        bucket: str,
-        key: str,
-        filename: str,
-        object_size: int,
-        extra_args: dict[str, Any],
-        callback: Callable[[int], Any] | None,
-    ) -> None:
-        downloader = MultipartDownloader(self._client, self._config, self._osutil)
-        downloader.download_file(
-            bucket, key, filename, object_size, extra_args, callback
-        )
 
     def _get_object(
         self,
@@ -780,24 +670,14 @@ class S3Transfer:
         extra_args: dict[str, Any],
         callback: Callable[[int], Any] | None,
     ) -> None:
-        _retry_download(
-            self._config.num_download_attempts,
-            lambda: self._do_get_object(bucket, key, filename, extra_args, callback),
-        )
+        def attempt() -> None:
+            response = self._client.get_object(Bucket=bucket, Key=key, **extra_args)
+            body = StreamReaderProgress(response['Body'], callback)
+            with self._osutil.open(filename, 'wb') as f:
+                for chunk in _iter_reads(body, _SINGLE_GET_READ_SIZE):
+                    f.write(chunk)
 
-    def _do_get_object(
-        self,
-        bucket: str,
-        key: str,
-        filename: str,
-        extra_args: dict[str, Any],
-        callback: Callable[[int], Any] | None,
-    ) -> None:
-        response = self._client.get_object(Bucket=bucket, Key=key, **extra_args)
-        body = StreamReaderProgress(response['Body'], callback)
-        with self._osutil.open(filename, 'wb') as f:
-            for chunk in _iter_reads(body, _SINGLE_GET_READ_SIZE):
-                f.write(chunk)
+        _retry_download(self._config.num_download_attempts, attempt)
 
     def _object_size(self, bucket: str, key: str, extra_args: dict[str, Any]) -> int:
         response = self._client.head_object(Bucket=bucket, Key=key, **extra_args)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from s3transfer.constants import ALLOWED_DOWNLOAD_ARGS
 from s3transfer.exceptions import S3DownloadFailedError
 
 logger = logging.getLogger(__name__)
@@ -519,14 +520,7 @@ def _check_parts(
 
 # Parameters of a download's extra_args that also address GetObjectAttributes and
 # HeadObject (SSE-C, requester pays, owner, version).
-_LOOKUP_ARGS = (
-    'VersionId',
-    'SSECustomerAlgorithm',
-    'SSECustomerKey',
-    'SSECustomerKeyMD5',
-    'RequestPayer',
-    'ExpectedBucketOwner',
-)
+_LOOKUP_ARGS = tuple(arg for arg in ALLOWED_DOWNLOAD_ARGS if arg != 'ChecksumMode')
 _ATTRIBUTES_PAGE = 1000
 
 

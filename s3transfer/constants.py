@@ -6,12 +6,33 @@ KB = 1024
 MB = KB * KB
 GB = MB * KB
 
+# SSE-C: the customer's key and its algorithm, on every request that touches the data.
+SSE_C_ARGS = ['SSECustomerAlgorithm', 'SSECustomerKey', 'SSECustomerKeyMD5']
+
+# The HTTP headers S3 stores with an object: allowed on uploads, kept by copies.
+CONTENT_HEADER_ARGS = [
+    'CacheControl',
+    'ContentDisposition',
+    'ContentEncoding',
+    'ContentLanguage',
+    'ContentType',
+    'Expires',
+]
+
+# The caller's args that every part and the completion of a multipart upload (or
+# copy) carry: the target's SSE-C key, requester pays and the expected owner.
+MULTIPART_PART_ARGS = [
+    'SSECustomerKey',
+    'SSECustomerAlgorithm',
+    'SSECustomerKeyMD5',
+    'RequestPayer',
+    'ExpectedBucketOwner',
+]
+
 ALLOWED_DOWNLOAD_ARGS = [
     'ChecksumMode',
     'VersionId',
-    'SSECustomerAlgorithm',
-    'SSECustomerKey',
-    'SSECustomerKeyMD5',
+    *SSE_C_ARGS,
     'RequestPayer',
     'ExpectedBucketOwner',
 ]

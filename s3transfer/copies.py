@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from botocore.exceptions import ClientError
 
+from s3transfer.constants import CONTENT_HEADER_ARGS, MULTIPART_PART_ARGS
 from s3transfer.exceptions import S3CopyFailedError
 from s3transfer.plan import Part, PartPlan
 from s3transfer.retries import RetryPolicy, call_with_retries, part_retry_policy
@@ -32,68 +33,41 @@ from s3transfer.utils import (
 
 logger = logging.getLogger(__name__)
 
+# The copy's conditions on its source and the source's SSE-C key: they go on the
+# requests that read the source (HeadObject renamed, UploadPartCopy) only.
+_COPY_SOURCE_ARGS = [
+    'CopySourceIfMatch',
+    'CopySourceIfModifiedSince',
+    'CopySourceIfNoneMatch',
+    'CopySourceIfUnmodifiedSince',
+    'CopySourceSSECustomerKey',
+    'CopySourceSSECustomerAlgorithm',
+    'CopySourceSSECustomerKeyMD5',
+]
+
 
 class CopySubmissionTask(SubmissionTask):
     """Submits the requests of one managed copy."""
 
     EXTRA_ARGS_TO_HEAD_ARGS_MAPPING = {
-        'CopySourceIfMatch': 'IfMatch',
-        'CopySourceIfModifiedSince': 'IfModifiedSince',
-        'CopySourceIfNoneMatch': 'IfNoneMatch',
-        'CopySourceIfUnmodifiedSince': 'IfUnmodifiedSince',
-        'CopySourceSSECustomerKey': 'SSECustomerKey',
-        'CopySourceSSECustomerAlgorithm': 'SSECustomerAlgorithm',
-        'CopySourceSSECustomerKeyMD5': 'SSECustomerKeyMD5',
+        **{arg: arg.removeprefix('CopySource') for arg in _COPY_SOURCE_ARGS},
         'RequestPayer': 'RequestPayer',
         'ExpectedBucketOwner': 'ExpectedBucketOwner',
     }
 
-    UPLOAD_PART_COPY_ARGS = [
-        'CopySourceIfMatch',
-        'CopySourceIfModifiedSince',
-        'CopySourceIfNoneMatch',
-        'CopySourceIfUnmodifiedSince',
-        'CopySourceSSECustomerKey',
-        'CopySourceSSECustomerAlgorithm',
-        'CopySourceSSECustomerKeyMD5',
-        'SSECustomerKey',
-        'SSECustomerAlgorithm',
-        'SSECustomerKeyMD5',
-        'RequestPayer',
-        'ExpectedBucketOwner',
-    ]
+    UPLOAD_PART_COPY_ARGS = [*_COPY_SOURCE_ARGS, *MULTIPART_PART_ARGS]
 
     CREATE_MULTIPART_ARGS_BLACKLIST = [
-        'CopySourceIfMatch',
-        'CopySourceIfModifiedSince',
-        'CopySourceIfNoneMatch',
-        'CopySourceIfUnmodifiedSince',
-        'CopySourceSSECustomerKey',
-        'CopySourceSSECustomerAlgorithm',
-        'CopySourceSSECustomerKeyMD5',
+        *_COPY_SOURCE_ARGS,
         'MetadataDirective',
         'TaggingDirective',
         'AnnotationDirective',
         'Tagging',
     ]
 
-    PRESERVED_METADATA_FIELDS = [
-        'CacheControl',
-        'ContentDisposition',
-        'ContentEncoding',
-        'ContentLanguage',
-        'ContentType',
-        'Expires',
-        'Metadata',
-    ]
+    PRESERVED_METADATA_FIELDS = [*CONTENT_HEADER_ARGS, 'Metadata']
 
-    COMPLETE_MULTIPART_ARGS = [
-        'SSECustomerKey',
-        'SSECustomerAlgorithm',
-        'SSECustomerKeyMD5',
-        'RequestPayer',
-        'ExpectedBucketOwner',
-    ]
+    COMPLETE_MULTIPART_ARGS = list(MULTIPART_PART_ARGS)
 
     GET_OBJECT_TAGGING_ARGS = ['RequestPayer', 'ExpectedBucketOwner']
 

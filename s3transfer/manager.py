@@ -23,6 +23,7 @@ from s3transfer.constants import (
     FULL_OBJECT_CHECKSUM_ARGS,
     KB,
     MB,
+    SSE_C_ARGS,
 )
 from s3transfer.copies import CopySubmissionTask
 from s3transfer.delete import DeleteSubmissionTask
@@ -231,9 +232,7 @@ class TransferManager:
         'RequestPayer',
         'ServerSideEncryption',
         'StorageClass',
-        'SSECustomerAlgorithm',
-        'SSECustomerKey',
-        'SSECustomerKeyMD5',
+        *SSE_C_ARGS,
         'SSEKMSKeyId',
         'SSEKMSEncryptionContext',
         'Tagging',

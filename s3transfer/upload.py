@@ -24,7 +24,11 @@ from s3transfer.checksums import (
     resolve_upload_algorithm,
 )
 from s3transfer.compat import readable, seekable
-from s3transfer.constants import CONDITIONAL_WRITE_ARGS, FULL_OBJECT_CHECKSUM_ARGS
+from s3transfer.constants import (
+    CONDITIONAL_WRITE_ARGS,
+    FULL_OBJECT_CHECKSUM_ARGS,
+    MULTIPART_PART_ARGS,
+)
 from s3transfer.futures import IN_MEMORY_UPLOAD_TAG
 from s3transfer.plan import Part, PartPlan
 from s3transfer.resume import (
@@ -636,21 +640,10 @@ class UploadSubmissionTask(SubmissionTask):
 
     CREATE_MULTIPART_BLOCKLIST = FULL_OBJECT_CHECKSUM_ARGS + ['MpuObjectSize']
 
-    UPLOAD_PART_ARGS = [
-        'ChecksumAlgorithm',
-        'SSECustomerKey',
-        'SSECustomerAlgorithm',
-        'SSECustomerKeyMD5',
-        'RequestPayer',
-        'ExpectedBucketOwner',
-    ]
+    UPLOAD_PART_ARGS = ['ChecksumAlgorithm', *MULTIPART_PART_ARGS]
 
     COMPLETE_MULTIPART_ARGS = [
-        'SSECustomerKey',
-        'SSECustomerAlgorithm',
-        'SSECustomerKeyMD5',
-        'RequestPayer',
-        'ExpectedBucketOwner',
+        *MULTIPART_PART_ARGS,
         'ChecksumType',
         'MpuObjectSize',
     ] + FULL_OBJECT_CHECKSUM_ARGS

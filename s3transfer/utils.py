@@ -231,14 +231,29 @@ def file_kind(mode: int) -> str:
     return 'special file'
 
 
-class OSUtils:
-    """The single seam for file-system access (stateless, safe to subclass)."""
-
-    _MAX_FILENAME_LEN = 255
+class LocalFiles:
+    """The file operations both ``OSUtils`` (this one and the legacy API's) share."""
 
     def get_file_size(self, filename: str) -> int:
         """Return the size of ``filename`` in bytes."""
         return os.path.getsize(filename)
+
+    def open(self, filename: str, mode: str) -> IO:
+        """Open ``filename`` with the builtin ``open``."""
+        return open(filename, mode)
+
+    def remove_file(self, filename: str) -> None:
+        """Remove ``filename``; a missing file (or any OSError) is ignored."""
+        try:
+            os.remove(filename)
+        except OSError:
+            pass
+
+
+class OSUtils(LocalFiles):
+    """The single seam for file-system access (stateless, safe to subclass)."""
+
+    _MAX_FILENAME_LEN = 255
 
     def open_file_chunk_reader(
         self,
@@ -269,17 +284,6 @@ class OSUtils:
             enable_callbacks=False,
             close_callbacks=close_callbacks,
         )
-
-    def open(self, filename: str, mode: str) -> IO:
-        """Open ``filename`` with the builtin ``open``."""
-        return open(filename, mode)
-
-    def remove_file(self, filename: str) -> None:
-        """Remove ``filename``; a missing file (or any OSError) is ignored."""
-        try:
-            os.remove(filename)
-        except OSError:
-            pass
 
     def rename_file(self, current_filename: str, new_filename: str) -> None:
         """Rename, replacing ``new_filename`` if it exists."""
