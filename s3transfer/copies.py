@@ -105,14 +105,11 @@ class CopySubmissionTask(SubmissionTask):
         if meta.size is None or meta.etag is None:
             preserved_metadata = self._head_source(meta)
         if meta.size < config.multipart_threshold:
-            self._submit_copy_request(
-                client, config, osutil, request_executor, transfer_future
-            )
+            self._submit_copy_request(client, request_executor, transfer_future)
         else:
             self._submit_multipart_request(
                 client,
                 config,
-                osutil,
                 request_executor,
                 transfer_future,
                 preserved_metadata=preserved_metadata,
@@ -164,37 +161,25 @@ class CopySubmissionTask(SubmissionTask):
         return merged
 
     def _submit_copy_request(
-        self,
-        client: Any,
-        config: Any,
-        osutil: Any,
-        request_executor: Any,
-        transfer_future: Any,
+        self, client: Any, request_executor: Any, transfer_future: Any
     ) -> None:
         """Submit one CopyObject carrying every user extra arg."""
         call_args = transfer_future.meta.call_args
-        self._transfer_coordinator.submit(
-            request_executor,
-            CopyObjectTask(
-                transfer_coordinator=self._transfer_coordinator,
-                main_kwargs={
-                    'client': client,
-                    'copy_source': call_args.copy_source,
-                    'bucket': call_args.bucket,
-                    'key': call_args.key,
-                    'extra_args': call_args.extra_args,
-                    'callbacks': get_callbacks(transfer_future, 'progress'),
-                    'size': transfer_future.meta.size,
-                },
-                is_final=True,
-            ),
-        )
+        main_kwargs = {
+            'client': client,
+            'copy_source': call_args.copy_source,
+            'bucket': call_args.bucket,
+            'key': call_args.key,
+            'extra_args': call_args.extra_args,
+            'callbacks': get_callbacks(transfer_future, 'progress'),
+            'size': transfer_future.meta.size,
+        }
+        self._submit_task(request_executor, CopyObjectTask, main_kwargs, is_final=True)
 
     def _submit_multipart_request(
         self,
         client: Any,
         config: Any,
-        osutil: Any,
         request_executor: Any,
         transfer_future: Any,
         preserved_metadata: dict[str, Any] | None = None,
@@ -208,40 +193,33 @@ class CopySubmissionTask(SubmissionTask):
         create_args = get_filtered_dict(
             merged_args, blocklisted_keys=self.CREATE_MULTIPART_ARGS_BLACKLIST
         )
-        create_future = self._transfer_coordinator.submit(
+        create_future = self._submit_task(
             request_executor,
-            CreateMultipartUploadTask(
-                transfer_coordinator=self._transfer_coordinator,
-                main_kwargs={
-                    'client': client,
-                    'bucket': call_args.bucket,
-                    'key': call_args.key,
-                    'extra_args': create_args,
-                },
-            ),
+            CreateMultipartUploadTask,
+            {
+                'client': client,
+                'bucket': call_args.bucket,
+                'key': call_args.key,
+                'extra_args': create_args,
+            },
         )
         part_futures = self._submit_part_copies(
             client, config, request_executor, transfer_future, create_future
         )
         complete_args = _args_for(call_args.extra_args, self.COMPLETE_MULTIPART_ARGS)
-        self._transfer_coordinator.submit(
+        self._submit_task(
             request_executor,
-            CopyCompleteMultipartUploadTask(
-                transfer_coordinator=self._transfer_coordinator,
-                main_kwargs={
-                    'client': client,
-                    'bucket': call_args.bucket,
-                    'key': call_args.key,
-                    'extra_args': complete_args,
-                    'call_args': call_args,
-                    'source_version_id': source_version_id,
-                },
-                pending_main_kwargs={
-                    'upload_id': create_future,
-                    'parts': part_futures,
-                },
-                is_final=True,
-            ),
+            CopyCompleteMultipartUploadTask,
+            {
+                'client': client,
+                'bucket': call_args.bucket,
+                'key': call_args.key,
+                'extra_args': complete_args,
+                'call_args': call_args,
+                'source_version_id': source_version_id,
+            },
+            pending_main_kwargs={'upload_id': create_future, 'parts': part_futures},
+            is_final=True,
         )
 
     def _submit_part_copies(
@@ -284,13 +262,13 @@ class CopySubmissionTask(SubmissionTask):
             }
             if retry_policy is not None:
                 main_kwargs['part_retry_policy'] = retry_policy
-            task = CopyPartTask(
-                transfer_coordinator=self._transfer_coordinator,
-                main_kwargs=main_kwargs,
-                pending_main_kwargs={'upload_id': create_future},
-            )
             part_futures.append(
-                self._transfer_coordinator.submit(request_executor, task)
+                self._submit_task(
+                    request_executor,
+                    CopyPartTask,
+                    main_kwargs,
+                    pending_main_kwargs={'upload_id': create_future},
+                )
             )
         return part_futures
 

@@ -19,18 +19,14 @@ class DeleteSubmissionTask(SubmissionTask):
         **kwargs: Any,
     ) -> None:
         call_args = transfer_future.meta.call_args
-        self._transfer_coordinator.submit(
-            request_executor,
-            DeleteObjectTask(
-                transfer_coordinator=self._transfer_coordinator,
-                main_kwargs={
-                    'client': client,
-                    'bucket': call_args.bucket,
-                    'key': call_args.key,
-                    'extra_args': call_args.extra_args,
-                },
-                is_final=True,
-            ),
+        main_kwargs = {
+            'client': client,
+            'bucket': call_args.bucket,
+            'key': call_args.key,
+            'extra_args': call_args.extra_args,
+        }
+        self._submit_task(
+            request_executor, DeleteObjectTask, main_kwargs, is_final=True
         )
 
 

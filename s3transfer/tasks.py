@@ -255,6 +255,23 @@ class SubmissionTask(Task):
     def _submit(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError('_submit() must be implemented')
 
+    def _submit_task(
+        self,
+        request_executor: Any,
+        task_cls: type[Task],
+        main_kwargs: dict[str, Any],
+        **task_kwargs: Any,
+    ) -> Any:
+        """Submit a ``task_cls`` task of this transfer; return its future."""
+        return self._transfer_coordinator.submit(
+            request_executor,
+            task_cls(
+                transfer_coordinator=self._transfer_coordinator,
+                main_kwargs=main_kwargs,
+                **task_kwargs,
+            ),
+        )
+
     def _wait_for_all_submitted_futures_to_complete(self) -> None:
         # Waited-on tasks may submit more; repeat until a wait adds nothing new.
         submitted = self._transfer_coordinator.associated_futures
