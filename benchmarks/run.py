@@ -40,9 +40,13 @@ WORKLOADS = (
     'down_small',
     'up_stream',
     'down_stream',
+    'up_loop',
+    'down_loop',
 )
 # Also measured as plain botocore calls, one file at a time (workloads.FLOORS).
-FLOOR_WORKLOADS = ('down_small', 'up_small')
+FLOOR_WORKLOADS = ('down_small', 'up_small', 'up_loop', 'down_loop')
+# boto3's ``upload_file``/``download_file`` in a loop, one manager per call (issue 18).
+LOOP_WORKLOADS = ('up_loop', 'down_loop')
 BUCKET = 'bench'
 PINS = ['boto3==1.44.5', 'botocore==1.44.5']
 _CHILD_ENV = {
@@ -173,6 +177,12 @@ class Data:
             return self.args.stream
         return self.args.small_size
 
+    def count(self, workload: str) -> int:
+        """How many objects ``workload`` moves."""
+        if workload in LOOP_WORKLOADS:
+            return self.args.loop_count
+        return self.args.small_count if workload.endswith('_small') else 1
+
     def expected(self, key: str, size: int) -> tuple[int, int]:
         """``(size, crc32)`` that object ``key`` must have."""
         spot = (key_pos(key), size)
@@ -194,6 +204,12 @@ class Data:
                 (self.src / 'small' / f'{i}', f'up_small/{i}', args.small_size)
                 for i in range(args.small_count)
             ]
+        if 'up_loop' in workloads:
+            (self.src / 'loop').mkdir(exist_ok=True)
+            files += [
+                (self.src / 'loop' / f'{i}', f'up_loop/{i}', args.small_size)
+                for i in range(args.loop_count)
+            ]
         if local:
             stored = {'down_big': args.big, 'copy_src': args.big}
             stored['down_stream'] = args.stream
@@ -202,7 +218,7 @@ class Data:
             (self.bucket_dir / 'small').mkdir(exist_ok=True)
             files += [
                 (self.bucket_dir / 'small' / f'{i}', f'small/{i}', args.small_size)
-                for i in range(args.small_count)
+                for i in range(max(args.small_count, args.loop_count))
             ]
         for path, key, size in files:
             if not path.exists() or path.stat().st_size != size:
@@ -212,11 +228,14 @@ class Data:
         """The JSON job handed to the child for ``workload``."""
         shutil.rmtree(self.out, ignore_errors=True)
         (self.out / 'small').mkdir(parents=True)
+        (self.out / 'loop').mkdir(parents=True)
         job = {'workload': workload, 'bucket': BUCKET, 'endpoint': endpoint}
         job['size'] = self.sizes(workload)
-        job['count'] = self.args.small_count
-        job['src'] = str(self.src / ('small' if workload == 'up_small' else workload))
-        job['dst'] = str(self.out / ('small' if workload == 'down_small' else workload))
+        job['count'] = self.count(workload)
+        folders = {'up_small': 'small', 'down_small': 'small'}
+        folders.update(up_loop='loop', down_loop='loop')
+        job['src'] = str(self.src / folders.get(workload, workload))
+        job['dst'] = str(self.out / folders.get(workload, workload))
         return job
 
 
@@ -261,13 +280,13 @@ def _stored_or_result(data: Data, out: dict, key: str, source: str, size: int):
 def verify(data: Data, job: dict, out: dict) -> None:
     """Raise AssertionError unless every byte of the workload arrived intact."""
     name, size, count = job['workload'], job['size'], job['count']
-    total = size * (count if name.endswith('_small') else 1)
+    total = size * count
     _check(out['progress'] == total, f'progress {out["progress"]} != {total}')
     if name in ('up_big', 'up_stream'):
         _stored_or_result(data, out, name, name, size)
-    elif name == 'up_small':
+    elif name in ('up_small', 'up_loop'):
         for i in range(count):
-            key = f'up_small/{i}'
+            key = f'{name}/{i}'
             _stored_or_result(data, out, key, key, size)
     elif name == 'copy_big':
         if 'copies' in out:
@@ -276,7 +295,7 @@ def verify(data: Data, job: dict, out: dict) -> None:
             _stored_or_result(data, out, name, 'copy_src', size)
     elif name == 'down_big':
         _check(file_crc(job['dst']) == data.expected(name, size), 'down_big bytes')
-    elif name == 'down_small':
+    elif name in ('down_small', 'down_loop'):
         for i in range(count):
             got = file_crc(os.path.join(job['dst'], f'{i}'))
             _check(got == data.expected(f'small/{i}', size), f'small/{i} bytes')
@@ -289,6 +308,7 @@ def clean_uploads(data: Data) -> None:
     for name in ('up_big', 'up_stream', 'copy_big'):
         (data.bucket_dir / name).unlink(missing_ok=True)
     shutil.rmtree(data.bucket_dir / 'up_small', ignore_errors=True)
+    shutil.rmtree(data.bucket_dir / 'up_loop', ignore_errors=True)
 
 
 # -- local server -----------------------------------------------------------------
@@ -396,7 +416,7 @@ def _floor_cpu(
 
 def _summarise(server: str, workload: str, data: Data, runs: dict) -> dict:
     row = {'server': server, 'workload': workload}
-    count = data.args.small_count if workload.endswith('_small') else 1
+    count = data.count(workload)
     row['bytes'] = data.sizes(workload) * count
     row['count'] = count
     for side, outs in runs.items():
@@ -471,7 +491,7 @@ def check_targets(rows: list[dict]) -> list[str]:
         'peak RSS ratio <= 0.5',
         lambda r: (_ratio(r, 'rss') <= 0.5, f'{_ratio(r, "rss"):.2f}'),
     )
-    for name in FLOOR_WORKLOADS:
+    for name in ('down_small', 'up_small'):
         target(('null', name), 'cpu per file ratio <= 0.6', cpu_at_most(0.6))
     for (server, name), row in by.items():
         if 'floor_cpu' in row:
@@ -483,6 +503,7 @@ def check_targets(rows: list[dict]) -> list[str]:
             )
     for name in ('up_big', 'up_stream', 'down_stream'):
         target(('null', name), 'cpu ratio <= 0.9', cpu_at_most(0.9))
+    lines += _floor_targets(by)
     for (server, name), row in by.items():
         cpu, wall = _ratio(row, 'cpu'), _ratio(row, 'wall')
         lines.append(
@@ -497,6 +518,28 @@ def check_targets(rows: list[dict]) -> list[str]:
             f'{r["bytes"] / r["ours"]["wall"] / 1e6:.0f} MB/s',
         ),
     )
+    return lines
+
+
+def _floor_targets(by: dict) -> list[str]:
+    """Issue 18, targets 1 and 2: ours' CPU against the plain-botocore floor."""
+    lines = []
+    limits = {'up_loop': 1.5, 'down_loop': 1.5, 'up_small': 1.15, 'down_small': 1.15}
+    for (server, name), row in by.items():
+        if name not in limits or 'floor_cpu' not in row:
+            continue
+        ours, orig = row['ours']['cpu'], row['original']['cpu']
+        to_floor = ours / row['floor_cpu']
+        ok = to_floor <= limits[name]
+        text = f'cpu <= {limits[name]} x floor'
+        if name in LOOP_WORKLOADS:
+            ok = ok and ours < orig
+            text += ' and < original'
+        lines.append(
+            f'{"PASS" if ok else "FAIL"}  {server}/{name}: {text} (ours '
+            f'{to_floor:.2f} x floor, original {orig / row["floor_cpu"]:.2f} x floor; '
+            f'{ours:.2f} / {orig:.2f} / {row["floor_cpu"]:.2f} s)'
+        )
     return lines
 
 
@@ -597,6 +640,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--stream', type=parse_size, default='256M')
     parser.add_argument('--small-count', type=int, default=1000)
     parser.add_argument('--small-size', type=parse_size, default='64K')
+    parser.add_argument('--loop-count', type=int, default=300, help='boto3 loops')
     parser.add_argument('--rounds', type=int, help='5 (3 with --quick)')
     parser.add_argument('--servers', default='null,local', help='null,local')
     parser.add_argument('--workloads', default=','.join(WORKLOADS))
@@ -619,6 +663,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.big, args.stream = 64 << 20, 16 << 20
         args.small_count = 200
+        args.loop_count = 100
     args.rounds = args.rounds or (3 if args.quick else 5)
     args.servers = [s for s in args.servers.split(',') if s]
     args.workloads = [w for w in args.workloads.split(',') if w]

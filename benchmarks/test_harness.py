@@ -121,16 +121,44 @@ def test_floors_send_the_workloads_requests_one_file_at_a_time(tmp_path) -> None
     job = {'bucket': 'b', 'count': 3, 'size': 100, 'src': str(src), 'dst': str(dst)}
     client, server = _client()
     progress = workloads.Progress()
-    workloads.FLOORS['up_small'](client, job, progress, server)
+    workloads.FLOORS['up_small'](
+        client, {**job, 'workload': 'up_small'}, progress, server
+    )
     for i in range(3):
         data = payload.pattern_slice(i, 100)
         assert server.results[f'up_small/{i}'] == [[1, 100, zlib.crc32(data)]]
-    workloads.FLOORS['down_small'](client, job, progress, server)
+    workloads.FLOORS['down_small'](
+        client, {**job, 'workload': 'down_small'}, progress, server
+    )
     for i in range(3):
         key_pos = payload.key_pos(f'small/{i}')
         assert (dst / f'{i}').read_bytes() == payload.pattern_slice(key_pos, 100)
     assert progress.total == 600
     assert sorted(p.name for p in dst.iterdir()) == ['0', '1', '2']
+
+
+def test_boto3_loops_send_one_transfer_per_call(tmp_path) -> None:
+    pytest.importorskip('boto3')
+    assert set(run.LOOP_WORKLOADS) == set(workloads.LOOPS)
+    src, dst = tmp_path / 'src', tmp_path / 'dst'
+    src.mkdir()
+    dst.mkdir()
+    for i in range(3):
+        (src / f'{i}').write_bytes(payload.pattern_slice(i, 100))
+    job = {'bucket': 'b', 'count': 3, 'size': 100, 'src': str(src), 'dst': str(dst)}
+    client, server = _client()
+    progress = workloads.Progress()
+    workloads.LOOPS['up_loop'](client, {**job, 'workload': 'up_loop'}, progress, server)
+    for i in range(3):
+        data = payload.pattern_slice(i, 100)
+        assert server.results[f'up_loop/{i}'] == [[1, 100, zlib.crc32(data)]]
+    workloads.LOOPS['down_loop'](
+        client, {**job, 'workload': 'down_loop'}, progress, server
+    )
+    for i in range(3):
+        key_pos = payload.key_pos(f'small/{i}')
+        assert (dst / f'{i}').read_bytes() == payload.pattern_slice(key_pos, 100)
+    assert progress.total == 600
 
 
 def test_profile_summary_attributes_samples_to_owners() -> None:

@@ -42,6 +42,11 @@ class Progress(BaseSubscriber):
         with self._lock:
             self.total += bytes_transferred
 
+    def __call__(self, bytes_transferred: int) -> None:
+        """boto3's ``Callback=``: the same sum."""
+        with self._lock:
+            self.total += bytes_transferred
+
 
 def workload(func: Callable[..., list]) -> Callable[..., list]:
     """Register a workload under its function name."""
@@ -110,6 +115,42 @@ def down_stream(
     return [tm.download(job['bucket'], 'down_stream', writer, subscribers=[progress])]
 
 
+# -- boto3 loops: one ``upload_file``/``download_file`` call per file --------------
+#
+# The most common use of the library: each call builds and shuts down its own
+# ``TransferManager`` (boto3's ``S3Transfer`` context). Called as boto3 injects them
+# into clients, on the harness's botocore client. Registered in ``LOOPS``: they run
+# without the harness's own manager.
+
+LOOPS: dict[str, Callable[..., None]] = {}
+
+
+def loop(func: Callable[..., None]) -> Callable[..., None]:
+    """Register a boto3-loop workload under its function name."""
+    LOOPS[func.__name__] = func
+    return func
+
+
+@loop
+def up_loop(client: Any, job: dict, progress: Progress, server: Any) -> None:
+    from boto3.s3.inject import upload_file
+
+    for i in range(job['count']):
+        path = os.path.join(job['src'], f'{i}')
+        upload_file(client, path, job['bucket'], f'up_loop/{i}', Callback=progress)
+
+
+@loop
+def down_loop(client: Any, job: dict, progress: Progress, server: Any) -> None:
+    from boto3.s3.inject import download_file
+
+    for i in range(job['count']):
+        _serve(server, f'small/{i}', job['size'])
+    for i in range(job['count']):
+        path = os.path.join(job['dst'], f'{i}')
+        download_file(client, job['bucket'], f'small/{i}', path, Callback=progress)
+
+
 # -- floors: the same requests from plain botocore calls, one file at a time ----------
 #
 # No transfer manager, no threads: what each small file costs in botocore (and the null
@@ -130,14 +171,17 @@ def floor(name: str) -> Callable:
 
 
 @floor('up_small')
+@floor('up_loop')
 def _floor_up_small(client: Any, job: dict, progress: Progress, server: Any) -> None:
+    prefix = job['workload']
     for i in range(job['count']):
         with open(os.path.join(job['src'], f'{i}'), 'rb') as body:
-            client.put_object(Bucket=job['bucket'], Key=f'up_small/{i}', Body=body)
+            client.put_object(Bucket=job['bucket'], Key=f'{prefix}/{i}', Body=body)
         progress.total += job['size']
 
 
 @floor('down_small')
+@floor('down_loop')
 def _floor_down_small(client: Any, job: dict, progress: Progress, server: Any) -> None:
     for i in range(job['count']):
         _serve(server, f'small/{i}', job['size'])
@@ -181,6 +225,8 @@ def run(job: dict) -> dict:
     cpu0, wall0 = _cpu(), time.perf_counter()
     if job.get('floor'):
         FLOORS[job['workload']](client, job, progress, server)
+    elif job['workload'] in LOOPS:
+        LOOPS[job['workload']](client, job, progress, server)
     else:
         with TransferManager(client, TransferConfig()) as tm:
             futures = WORKLOADS[job['workload']](tm, job, progress, server)
