@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from s3transfer.exceptions import CancelledError, TransferNotDoneError
+from s3transfer.threads import SHARED_THREADS, BorrowingExecutor
 from s3transfer.utils import FunctionContainer, NoResourcesAvailable, TaskSemaphore
 from s3transfer.waiting import wait_for_event
 
@@ -430,6 +431,17 @@ class TransferCoordinator:
             logger.debug('Exception raised in %s.', callback, exc_info=True)
 
 
+_THREAD_POOL_EXECUTOR = futures.ThreadPoolExecutor
+
+
+def _shared_threads_instead(executor_cls: type) -> type:
+    """``BorrowingExecutor`` for the stock ``ThreadPoolExecutor`` (fast path "shared
+    threads", s3transfer.threads); any other class, given or patched in, as is."""
+    if executor_cls is _THREAD_POOL_EXECUTOR and SHARED_THREADS.passed():
+        return BorrowingExecutor
+    return executor_cls
+
+
 class BoundedExecutor:
     """An executor whose ``submit`` blocks while too many tasks are in flight."""
 
@@ -443,7 +455,7 @@ class BoundedExecutor:
         executor_cls: type | None = None,
     ) -> None:
         if executor_cls is None:
-            executor_cls = self.EXECUTOR_CLS
+            executor_cls = _shared_threads_instead(self.EXECUTOR_CLS)
         self._max_num_threads = max_num_threads
         self._executor = executor_cls(max_workers=self._max_num_threads)
         self._max_size = max_size
