@@ -148,7 +148,9 @@ class BorrowingExecutor:
     are done, whatever other executors still run.
     """
 
-    def __init__(self, max_workers: int | None = None) -> None:
+    def __init__(
+        self, max_workers: int | None = None, pool: WorkerPool | None = None
+    ) -> None:
         if max_workers is None:
             max_workers = min(32, (os.cpu_count() or 1) + 4)
         if max_workers <= 0:
@@ -159,6 +161,7 @@ class BorrowingExecutor:
         self._all_done = threading.Condition(self._lock)
         self._borrowed = 0  # pool workers currently draining this executor's queue
         self._shut_down = False
+        self._pool = pool  # None: the process's shared pool, looked up per submit
         _executors.add(self)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
@@ -172,7 +175,7 @@ class BorrowingExecutor:
                 return future
             self._borrowed += 1
         try:
-            shared_pool().run(self._drain)
+            (self._pool or shared_pool()).run(self._drain)
         except BaseException:
             with self._lock:
                 self._borrowed -= 1

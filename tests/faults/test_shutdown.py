@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from s3transfer import threads
 from s3transfer.exceptions import FatalError
 from s3transfer.manager import TransferConfig, TransferManager
 from tests.faults.proxy import Delay, Rule
@@ -183,8 +184,15 @@ def pool_threads():
     }
 
 
+def busy_shared_workers():
+    """Shared-pool workers still running a job (idle ones wait for the next)."""
+    pool = threads.shared_pool()
+    return len(pool.threads) - pool.idle_count
+
+
 @pytest.mark.parametrize('cancel', [False, True])
 def test_shutdown_leaves_no_worker_threads_behind(cancel):
+    """Own threads (fast paths off) are joined; borrowed ones go back idle."""
     before = pool_threads()
     client, endpoint = null_client({'PutObject': 0.05, 'UploadPart': 0.05})
     manager = TransferManager(client, TransferConfig(multipart_threshold=8 * 1024))
@@ -198,3 +206,4 @@ def test_shutdown_leaves_no_worker_threads_behind(cancel):
 
     assert all(future.done() for future in futures)
     assert pool_threads() == before
+    wait_until(lambda: busy_shared_workers() == 0)
