@@ -172,6 +172,32 @@ def s3_url(bucket: str, key: str) -> str:
     return f's3://{bucket}/{key}'
 
 
+def upload_item(
+    manager: TransferManager, fileobj: Any, item: Any, subscribers: list[Any]
+) -> TransferFuture:
+    """Upload ``fileobj`` to the item's ``bucket``/``key`` with its extra args."""
+    return manager.upload(
+        fileobj,
+        item.bucket,
+        item.key,
+        extra_args=dict(item.extra_args) or None,
+        subscribers=subscribers,
+    )
+
+
+def download_item(
+    manager: TransferManager, item: Any, fileobj: Any, subscribers: list[Any]
+) -> TransferFuture:
+    """Download the item's ``bucket``/``key`` into ``fileobj`` with its extra args."""
+    return manager.download(
+        item.bucket,
+        item.key,
+        fileobj,
+        extra_args=dict(item.extra_args) or None,
+        subscribers=subscribers,
+    )
+
+
 @dataclass(frozen=True)
 class FileUpload:
     """Upload of the local file ``path`` to ``bucket``/``key``."""
@@ -194,13 +220,7 @@ class FileUpload:
         self, manager: TransferManager, subscribers: list[Any]
     ) -> TransferFuture:
         """Start the upload."""
-        return manager.upload(
-            self.path,
-            self.bucket,
-            self.key,
-            extra_args=dict(self.extra_args) or None,
-            subscribers=subscribers,
-        )
+        return upload_item(manager, self.path, self, subscribers)
 
 
 @dataclass(frozen=True)
@@ -234,13 +254,7 @@ class FileDownload:
         if self.root is not None:
             return self._submit_confined(manager, self.root, subscribers)
         _make_parent_folders(self.path)
-        return manager.download(
-            self.bucket,
-            self.key,
-            self.path,
-            extra_args=dict(self.extra_args) or None,
-            subscribers=subscribers,
-        )
+        return download_item(manager, self, self.path, subscribers)
 
     def _submit_confined(
         self, manager: TransferManager, root: ConfinedFolder, subscribers: list[Any]
@@ -248,13 +262,7 @@ class FileDownload:
         parts = os.path.relpath(self.path, root.path).split(os.sep)
         temp = ConfinedTempFile(root, parts)
         try:
-            return manager.download(
-                self.bucket,
-                self.key,
-                temp,
-                extra_args=dict(self.extra_args) or None,
-                subscribers=[_Commit(temp), *subscribers],
-            )
+            return download_item(manager, self, temp, [_Commit(temp), *subscribers])
         except BaseException:
             temp.discard()
             raise

@@ -20,6 +20,7 @@ from s3transfer.cli.common import (
     Command,
     Context,
     UsageError,
+    add_switches,
     parse_size,
     positive_int,
 )
@@ -54,9 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--bucket', help='bucket to use (default with --local: s3transfer-bench)'
     )
-    parser.add_argument(
-        '--quiet', action='store_true', help='no live bar (the table rows stay)'
-    )
+    add_switches(parser, {'--quiet': 'no live bar (the table rows stay)'})
     parser.add_argument(
         '--prefix',
         default='s3transfer-bench/',

@@ -47,25 +47,30 @@ def endpoint_url(text: str) -> str:
     return text
 
 
+def add_switches(group: Any, switches: dict[str, str]) -> None:
+    """Add on/off flags (``store_true``), one per ``{flag: help}`` entry, in order."""
+    for flag, help in switches.items():
+        group.add_argument(flag, action='store_true', help=help)
+
+
 def positive_int(text: str) -> int:
     """Parse a whole number greater than zero."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'invalid number: {text!r}')
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f'must be greater than 0: {text!r}')
-    return value
+    return _whole_number(text, 1, 'must be greater than 0')
 
 
 def non_negative_int(text: str) -> int:
     """Parse a whole number, 0 or more."""
+    return _whole_number(text, 0, 'must be 0 or more')
+
+
+def _whole_number(text: str, minimum: int, rule: str) -> int:
+    """``int(text)``, refused (``rule: 'text'``) below ``minimum``."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f'invalid number: {text!r}')
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'must be 0 or more: {text!r}')
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f'{rule}: {text!r}')
     return value
 
 

@@ -37,11 +37,13 @@ from s3transfer.directory import (
     FileDownload,
     FileUpload,
     Plan,
+    download_item,
     normalize_prefix,
     plan_copy,
     plan_download,
     plan_upload,
     s3_url,
+    upload_item,
 )
 from s3transfer.manager import TransferConfig, TransferManager
 from s3transfer.utils import ChunksizeAdjuster, file_kind
@@ -95,13 +97,7 @@ class StreamUpload:
 
     def submit(self, manager: TransferManager, subscribers: list[Any]) -> Any:
         """Start the streaming upload."""
-        return manager.upload(
-            self.stream,
-            self.bucket,
-            self.key,
-            extra_args=dict(self.extra_args) or None,
-            subscribers=subscribers,
-        )
+        return upload_item(manager, self.stream, self, subscribers)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,13 +122,7 @@ class StreamDownload:
 
     def submit(self, manager: TransferManager, subscribers: list[Any]) -> Any:
         """Start the download into the stream."""
-        return manager.download(
-            self.bucket,
-            self.key,
-            self.stream,
-            extra_args=dict(self.extra_args) or None,
-            subscribers=subscribers,
-        )
+        return download_item(manager, self, self.stream, subscribers)
 
 
 # -- Planning -----------------------------------------------------------------------
@@ -311,14 +301,8 @@ def dry_run(out: output.Output, plan: Plan, operation: str = '') -> int:
         out.refused(refused.source, refused.reason)
     for item in plan.items:
         op = operation or output.operation_of(item)
-        out.event(
-            'dryrun',
-            f'(dryrun) {op}: {item.source} to {item.destination}',
-            operation=op,
-            source=item.source,
-            destination=item.destination,
-            size=item.size,
-        )
+        text = f'(dryrun) {op}: {item.source} to {item.destination}'
+        out.file_event('dryrun', text, op, item)
     return EXIT_OK if not plan.refused else EXIT_FAILED
 
 

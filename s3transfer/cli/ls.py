@@ -13,6 +13,7 @@ from s3transfer.cli.common import (
     Context,
     S3Location,
     UsageError,
+    add_switches,
     parse_location,
     s3_buckets,
 )
@@ -23,14 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         'path', nargs='?', default='s3://', help='s3://bucket/prefix (none: buckets)'
     )
-    parser.add_argument(
-        '--recursive', action='store_true', help='every key, not one folder level'
-    )
-    parser.add_argument(
-        '--human-readable', action='store_true', help='sizes in KiB, MiB, GiB'
-    )
-    parser.add_argument(
-        '--summarize', action='store_true', help='end with the count and total size'
+    add_switches(
+        parser,
+        {
+            '--recursive': 'every key, not one folder level',
+            '--human-readable': 'sizes in KiB, MiB, GiB',
+            '--summarize': 'end with the count and total size',
+        },
     )
     parser.add_argument(
         '--request-payer', nargs='?', const='requester', help='requester pays'

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from s3transfer.cli.attributes import add_attribute_options
-from s3transfer.cli.common import endpoint_url
+from s3transfer.cli.common import add_switches, endpoint_url
 from s3transfer.cli.config import SETTINGS, help_text
 from s3transfer.cli.integrity import add_integrity_options
 from s3transfer.directory import EXCLUDE, INCLUDE
@@ -45,18 +45,15 @@ def add_transfer_options(group: Any) -> None:
 
 def add_output_options(group: Any) -> None:
     """What is printed while a command runs."""
-    group.add_argument(
-        '--quiet', action='store_true', help='print errors and warnings only'
-    )
-    group.add_argument(
-        '--only-show-errors',
-        action='store_true',
-        help='print errors and warnings only (the AWS CLI\'s name for --quiet)',
-    )
-    group.add_argument(
-        '--no-progress',
-        action='store_true',
-        help='no progress bar or progress lines (file lines stay)',
+    add_switches(
+        group,
+        {
+            '--quiet': 'print errors and warnings only',
+            '--only-show-errors': (
+                'print errors and warnings only (the AWS CLI\'s name for --quiet)'
+            ),
+            '--no-progress': 'no progress bar or progress lines (file lines stay)',
+        },
     )
     group.add_argument(
         '--output',
@@ -68,17 +65,18 @@ def add_output_options(group: Any) -> None:
 
 def add_dryrun_option(parser: Any) -> None:
     """``--dryrun``: print what would be done, do nothing."""
-    parser.add_argument(
-        '--dryrun', action='store_true', help='show what would be done, do nothing'
-    )
+    add_switches(parser, {'--dryrun': 'show what would be done, do nothing'})
 
 
 def add_resume_options(group: Any) -> None:
     """Journals of unfinished transfers (on by default; see docs/resume.md)."""
-    group.add_argument(
-        '--no-resume',
-        action='store_true',
-        help='keep no journal: an interrupted transfer starts over next time',
+    add_switches(
+        group,
+        {
+            '--no-resume': (
+                'keep no journal: an interrupted transfer starts over next time'
+            )
+        },
     )
     group.add_argument(
         '--resume-dir',
@@ -86,10 +84,13 @@ def add_resume_options(group: Any) -> None:
         default=None,
         help='folder of the journals (default: $XDG_STATE_HOME/s3transfer/resume)',
     )
-    group.add_argument(
-        '--strict-resume',
-        action='store_true',
-        help='fail instead of starting over when a journal no longer matches',
+    add_switches(
+        group,
+        {
+            '--strict-resume': (
+                'fail instead of starting over when a journal no longer matches'
+            )
+        },
     )
 
 

@@ -57,6 +57,11 @@ def operation_of(item: FileTransfer) -> str:
     return getattr(item, 'operation', 'delete' if not item.destination else 'transfer')
 
 
+def route(item: Any) -> str:
+    """``source to destination`` (just the source when there is no destination)."""
+    return f'{item.source} to {item.destination}' if item.destination else item.source
+
+
 # -- The bar ------------------------------------------------------------------------
 
 
@@ -131,28 +136,37 @@ class Output:
     ) -> None:
         """Report one finished file: a line on success, the cause on failure."""
         operation = operation or operation_of(item)
-        where = (
-            f'{item.source} to {item.destination}' if item.destination else item.source
-        )
         if error is None:
-            if not self._file_lines:
-                return
-            self.event(
-                'done',
-                f'{operation}: {where}',
-                operation=operation,
-                source=item.source,
-                destination=item.destination,
-                size=item.size,
-            )
+            if self._file_lines:
+                self.file_event('done', f'{operation}: {route(item)}', operation, item)
         elif not _is_cancel(error):
-            self.failure(
-                f'{operation} failed: {where}',
-                error,
-                operation=operation,
-                source=item.source,
-                destination=item.destination,
-            )
+            cause = describe_error(error)
+            self.file_failed(operation, item, cause, code=error_code(error))
+
+    def file_event(self, event: str, text: str, operation: str, item: Any) -> None:
+        """A normal event of one file (``item``: source, destination, size)."""
+        self.event(
+            event,
+            text,
+            operation=operation,
+            source=item.source,
+            destination=item.destination,
+            size=item.size,
+        )
+
+    def file_failed(
+        self, operation: str, item: Any, cause: str | None, **fields: Any
+    ) -> None:
+        """One file failed: ``<operation> failed: <route>: <cause>``."""
+        self.problem(
+            'failed',
+            f'{operation} failed: {route(item)}: {cause}',
+            operation=operation,
+            source=item.source,
+            destination=item.destination,
+            error=cause,
+            **fields,
+        )
 
     def failure(self, text: str, error: BaseException, **fields: Any) -> None:
         """Report a failure: ``text: cause in words`` (JSON: ``error``, ``code``)."""
@@ -162,12 +176,7 @@ class Output:
 
     def problem(self, event: str, text: str, **fields: Any) -> None:
         """Report something that went wrong (always shown, on stderr in text mode)."""
-        if self.mode == JSON:
-            self._json({'event': event, **fields})
-            return
-        with self._lock:
-            self._clear_bar()
-            print(printable(text), file=self._stderr, flush=True)
+        self._emit(event, text, fields, self._stderr)
 
     def warning(self, text: str, **fields: Any) -> None:
         """A warning (shown even with --only-show-errors, like the AWS CLI's)."""
@@ -175,14 +184,8 @@ class Output:
 
     def event(self, event: str, text: str, **fields: Any) -> None:
         """Report a normal event (hidden by --only-show-errors/--quiet)."""
-        if self._show != 'all':
-            return
-        if self.mode == JSON:
-            self._json({'event': event, **fields})
-            return
-        with self._lock:
-            self._clear_bar()
-            print(printable(text), file=self._stdout, flush=True)
+        if self._show == 'all':
+            self._emit(event, text, fields, self._stdout)
 
     def refused(self, source: str, reason: str) -> None:
         """A planned entry that was not transferred, and why."""
@@ -246,6 +249,17 @@ class Output:
             self._clear_bar()
 
     # -- helpers --------------------------------------------------------------------
+
+    def _emit(
+        self, event: str, text: str, fields: dict[str, Any], file: TextIO
+    ) -> None:
+        """JSON: the event and its fields on stdout; text: ``text`` on ``file``."""
+        if self.mode == JSON:
+            self._json({'event': event, **fields})
+            return
+        with self._lock:
+            self._clear_bar()
+            print(printable(text), file=file, flush=True)
 
     def _clear_bar(self) -> None:
         if self._bar_drawn:

@@ -16,6 +16,7 @@ from s3transfer.cli.common import (
     Context,
     S3Location,
     UsageError,
+    add_switches,
     parse_location,
     s3_buckets,
 )
@@ -63,9 +64,7 @@ class ObjectDelete:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``rm s3://bucket/key [--recursive] [filters] [--dryrun]``."""
     parser.add_argument('path', help='s3://bucket/key, or a prefix with --recursive')
-    parser.add_argument(
-        '--recursive', action='store_true', help='every selected key under the prefix'
-    )
+    add_switches(parser, {'--recursive': 'every selected key under the prefix'})
     add_filter_options(parser)
     add_dryrun_option(parser)
     parser.add_argument(

@@ -24,6 +24,7 @@ from s3transfer.cli.common import (
     positive_int,
 )
 from s3transfer.cli.config import CONFIG_FLAGS
+from s3transfer.cli.output import route
 from s3transfer.jobs import (
     COPY,
     DONE,
@@ -118,27 +119,12 @@ def _check_supported(args: argparse.Namespace) -> None:
 
 
 def _report(out: Any, operation: str, result: FileResult) -> None:
-    where = f'{result.source} to {result.destination}'
     if result.status == DONE:
-        out.event(
-            'done',
-            f'{operation}: {where}',
-            operation=operation,
-            source=result.source,
-            destination=result.destination,
-            size=result.size,
-        )
+        out.file_event('done', f'{operation}: {route(result)}', operation, result)
     elif result.status == REFUSED:
         out.refused(result.source, result.error or '')
     else:
-        out.problem(
-            'failed',
-            f'{operation} failed: {where}: {result.error}',
-            operation=operation,
-            source=result.source,
-            destination=result.destination,
-            error=result.error,
-        )
+        out.file_failed(operation, result, result.error)
 
 
 def _summary(out: Any, outcome: Any) -> None:

@@ -25,6 +25,7 @@ from s3transfer.cli.common import (
     Context,
     S3Location,
     UsageError,
+    add_switches,
     parse_location,
     s3_buckets,
 )
@@ -55,24 +56,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('destination', help='local folder or s3://bucket/prefix')
     add_filter_options(parser)
     add_dryrun_option(parser)
-    parser.add_argument(
-        '--delete',
-        action='store_true',
-        help='delete destination files that the source lacks (filters apply)',
-    )
-    parser.add_argument(
-        '--size-only', action='store_true', help='compare sizes only, not times'
-    )
-    parser.add_argument(
-        '--exact-timestamps',
-        action='store_true',
-        help='S3 to local: send same-sized files unless the times match exactly',
-    )
-    parser.add_argument(
-        '--checksum',
-        action='store_true',
-        help='compare content (CRC or MD5) instead of times; falls back to size and '
-        'time, with a warning, where S3 stores nothing comparable',
+    add_switches(
+        parser,
+        {
+            '--delete': (
+                'delete destination files that the source lacks (filters apply)'
+            ),
+            '--size-only': 'compare sizes only, not times',
+            '--exact-timestamps': (
+                'S3 to local: send same-sized files unless the times match exactly'
+            ),
+            '--checksum': (
+                'compare content (CRC or MD5) instead of times; falls back to size '
+                'and time, with a warning, where S3 stores nothing comparable'
+            ),
+        },
     )
 
 
