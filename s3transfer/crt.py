@@ -44,7 +44,7 @@ from botocore.utils import ArnParser, InvalidArnException
 
 from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS, MB
 from s3transfer.exceptions import CancelledError, TransferNotDoneError
-from s3transfer.futures import BaseTransferFuture, BaseTransferMeta
+from s3transfer.futures import BaseTransferFuture, MetaRecord
 from s3transfer.manager import TransferManager
 from s3transfer.utils import (
     CallArgs,
@@ -336,25 +336,11 @@ def _call_args(
     )
 
 
-class CRTTransferMeta(BaseTransferMeta):
+class CRTTransferMeta(MetaRecord):
     """Metadata of a CRT transfer: its id, call arguments and user context."""
 
     def __init__(self, transfer_id: int | None = None, call_args: Any = None) -> None:
-        self._transfer_id = transfer_id
-        self._call_args = call_args
-        self._user_context: dict = {}
-
-    @property
-    def call_args(self) -> Any:
-        return self._call_args
-
-    @property
-    def transfer_id(self) -> int | None:
-        return self._transfer_id
-
-    @property
-    def user_context(self) -> dict:
-        return self._user_context
+        super().__init__(call_args, transfer_id)
 
 
 class CRTTransferFuture(BaseTransferFuture):

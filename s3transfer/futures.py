@@ -92,16 +92,14 @@ class BaseTransferMeta:
         raise NotImplementedError('user_context')
 
 
-class TransferMeta(BaseTransferMeta):
-    """Call arguments, id, size, etag and user data of one transfer."""
+class MetaRecord(BaseTransferMeta):
+    """``BaseTransferMeta`` kept as given: the call arguments, the id and a fresh
+    user-context dict (the base of every engine's meta: threads, CRT, processes)."""
 
     def __init__(self, call_args: Any = None, transfer_id: Any = None) -> None:
         self._call_args = call_args
         self._transfer_id = transfer_id
-        self._size: int | None = None
         self._user_context: dict = {}
-        self._etag: str | None = None
-        self._checksum_verification: Any = None
 
     @property
     def call_args(self) -> Any:
@@ -114,14 +112,24 @@ class TransferMeta(BaseTransferMeta):
         return self._transfer_id
 
     @property
-    def size(self) -> int | None:
-        """The transfer size in bytes, once known."""
-        return self._size
-
-    @property
     def user_context(self) -> dict:
         """A per-transfer dict for callers' own data."""
         return self._user_context
+
+
+class TransferMeta(MetaRecord):
+    """Call arguments, id, size, etag and user data of one transfer."""
+
+    def __init__(self, call_args: Any = None, transfer_id: Any = None) -> None:
+        super().__init__(call_args, transfer_id)
+        self._size: int | None = None
+        self._etag: str | None = None
+        self._checksum_verification: Any = None
+
+    @property
+    def size(self) -> int | None:
+        """The transfer size in bytes, once known."""
+        return self._size
 
     @property
     def etag(self) -> str | None:

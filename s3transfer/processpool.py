@@ -33,7 +33,7 @@ import logging
 import multiprocessing
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import botocore.session
@@ -42,7 +42,7 @@ from botocore.config import Config
 from s3transfer.compat import BaseManager
 from s3transfer.constants import ALLOWED_DOWNLOAD_ARGS, MB, PROCESS_USER_AGENT
 from s3transfer.exceptions import CancelledError
-from s3transfer.futures import BaseTransferFuture, BaseTransferMeta
+from s3transfer.futures import BaseTransferFuture, MetaRecord
 from s3transfer.retries import call_with_retries, download_retry_policy
 from s3transfer.utils import (
     CallArgs,
@@ -320,28 +320,11 @@ class ProcessPoolTransferFuture(BaseTransferFuture):
         self._monitor.notify_exception(self._meta.transfer_id, CancelledError())
 
 
-class ProcessPoolTransferMeta(BaseTransferMeta):
-    """Call arguments, id and user data of a process-pool download."""
+class ProcessPoolTransferMeta(MetaRecord):
+    """Call arguments, id (the monitor's) and user data of a process-pool download."""
 
     def __init__(self, transfer_id: int, call_args: CallArgs) -> None:
-        self._transfer_id = transfer_id
-        self._call_args = call_args
-        self._user_context: dict = {}
-
-    @property
-    def call_args(self) -> CallArgs:
-        """The arguments ``download_file`` was called with."""
-        return self._call_args
-
-    @property
-    def transfer_id(self) -> int:
-        """The id the transfer monitor assigned."""
-        return self._transfer_id
-
-    @property
-    def user_context(self) -> dict:
-        """A dict callers may use to attach their own data."""
-        return self._user_context
+        super().__init__(call_args, transfer_id)
 
 
 class ClientFactory:
@@ -490,7 +473,28 @@ class BaseS3TransferProcess(multiprocessing.Process):
         raise NotImplementedError('_do_run()')
 
 
-class GetObjectSubmitter(BaseS3TransferProcess):
+class _QueueProcess(BaseS3TransferProcess):
+    """A child process serving one queue until ``SHUTDOWN_SIGNAL``, reporting to
+    the transfer monitor (the submitter and the workers)."""
+
+    def __init__(
+        self, client_factory: ClientFactory, transfer_monitor: Any, osutil: OSUtils
+    ) -> None:
+        super().__init__(client_factory)
+        self._transfer_monitor = transfer_monitor
+        self._osutil = osutil
+
+    def _serve(self, queue: Any, handle: Callable[[Any], None], name: str) -> None:
+        """``handle`` each item taken from ``queue`` until the shutdown signal."""
+        while True:
+            item = queue.get()
+            if item == SHUTDOWN_SIGNAL:
+                logger.debug('%s shutdown signal received.', name)
+                return
+            handle(item)
+
+
+class GetObjectSubmitter(_QueueProcess):
     """Turns download requests into GetObject jobs, one per ranged part."""
 
     def __init__(
@@ -502,26 +506,22 @@ class GetObjectSubmitter(BaseS3TransferProcess):
         download_request_queue: Any,
         worker_queue: Any,
     ) -> None:
-        super().__init__(client_factory)
+        super().__init__(client_factory, transfer_monitor, osutil)
         self._transfer_config = transfer_config
-        self._transfer_monitor = transfer_monitor
-        self._osutil = osutil
         self._download_request_queue = download_request_queue
         self._worker_queue = worker_queue
 
     def _do_run(self) -> None:
-        while True:
-            download_file_request = self._download_request_queue.get()
-            if download_file_request == SHUTDOWN_SIGNAL:
-                logger.debug('Submitter shutdown signal received.')
-                return
-            try:
-                self._submit_get_object_jobs(download_file_request)
-            except Exception as e:
-                logger.debug('Failed to submit %s: %r', download_file_request, e)
-                transfer_id = download_file_request.transfer_id
-                _notify_exception(self._transfer_monitor, transfer_id, e)
-                self._transfer_monitor.notify_done(transfer_id)
+        self._serve(self._download_request_queue, self._submit_request, 'Submitter')
+
+    def _submit_request(self, download_file_request: DownloadFileRequest) -> None:
+        try:
+            self._submit_get_object_jobs(download_file_request)
+        except Exception as e:
+            logger.debug('Failed to submit %s: %r', download_file_request, e)
+            transfer_id = download_file_request.transfer_id
+            _notify_exception(self._transfer_monitor, transfer_id, e)
+            self._transfer_monitor.notify_done(transfer_id)
 
     def _submit_get_object_jobs(
         self, download_file_request: DownloadFileRequest
@@ -611,7 +611,7 @@ class GetObjectSubmitter(BaseS3TransferProcess):
         self._transfer_monitor.notify_expected_jobs_to_complete(transfer_id, num_jobs)
 
 
-class GetObjectWorker(BaseS3TransferProcess):
+class GetObjectWorker(_QueueProcess):
     """Runs GetObject jobs and finalizes each transfer after its last job."""
 
     # A job is retried as a whole when its body stream fails.
@@ -625,26 +625,20 @@ class GetObjectWorker(BaseS3TransferProcess):
         transfer_monitor: Any,
         osutil: OSUtils,
     ) -> None:
-        super().__init__(client_factory)
+        super().__init__(client_factory, transfer_monitor, osutil)
         self._queue = queue
-        self._transfer_monitor = transfer_monitor
-        self._osutil = osutil
 
     def _do_run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job == SHUTDOWN_SIGNAL:
-                logger.debug('Worker shutdown signal received.')
-                return
-            if not self._transfer_monitor.get_exception(job.transfer_id):
-                self._run_get_object_job(job)
-            else:
-                logger.debug('Skipping %s: its transfer already failed.', job)
-            remaining = self._transfer_monitor.notify_job_complete(job.transfer_id)
-            if not remaining:
-                self._finalize_download(
-                    job.transfer_id, job.temp_filename, job.filename
-                )
+        self._serve(self._queue, self._take_job, 'Worker')
+
+    def _take_job(self, job: GetObjectJob) -> None:
+        if not self._transfer_monitor.get_exception(job.transfer_id):
+            self._run_get_object_job(job)
+        else:
+            logger.debug('Skipping %s: its transfer already failed.', job)
+        remaining = self._transfer_monitor.notify_job_complete(job.transfer_id)
+        if not remaining:
+            self._finalize_download(job.transfer_id, job.temp_filename, job.filename)
 
     def _run_get_object_job(self, job: GetObjectJob) -> None:
         try:
