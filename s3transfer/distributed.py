@@ -183,26 +183,19 @@ def run_job(
     return run.result
 
 
+@dataclass(eq=False)
 class _Run:
     """The client side of one job run: a bounded window of batch futures."""
 
-    def __init__(
-        self,
-        client: Client,
-        job: Job,
-        log: ResultsLog | None,
-        on_result: ResultCallback | None,
-        retries: int,
-    ) -> None:
-        self._client = client
-        self._job = job
-        self._log = log
-        self._on_result = on_result
-        self._retries = retries
-        self._tally = ProgressTally()
-        self._in_flight: dict[Any, Batch] = {}
-        self._run_id = uuid.uuid4().hex[:12]
-        self.result = JobResult()
+    client: Client
+    job: Job
+    log: ResultsLog | None
+    on_result: ResultCallback | None
+    retries: int
+    result: JobResult = field(default_factory=JobResult, init=False)
+    _tally: ProgressTally = field(default_factory=ProgressTally, init=False)
+    _in_flight: dict[Any, Batch] = field(default_factory=dict, init=False)
+    _run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12], init=False)
 
     def execute(
         self, entries: Iterable[FileTransfer | Refused], skip: set[str], window: int
@@ -210,15 +203,15 @@ class _Run:
         """Submit the batches of ``entries`` (bar ``skip``), ``window`` at a time."""
         pending = as_completed()
         todo = self._todo(entries, skip)
-        for batch in cut_batches(todo, self._job.batch_files, self._job.batch_bytes):
+        for batch in cut_batches(todo, self.job.batch_files, self.job.batch_bytes):
             while pending.count() >= window:
                 self._collect(next(pending))
-            future = self._client.submit(
+            future = self.client.submit(
                 run_batch,
                 batch,
-                self._job,
+                self.job,
                 key=f's3transfer-{self._run_id}-{batch.number}',
-                retries=self._retries,
+                retries=self.retries,
                 pure=False,
             )
             self._in_flight[future] = batch
@@ -232,7 +225,7 @@ class _Run:
         futures = list(self._in_flight)
         self._in_flight.clear()
         if futures:
-            self._client.cancel(futures)
+            self.client.cancel(futures)
 
     def _todo(
         self, entries: Iterable[FileTransfer | Refused], skip: set[str]
@@ -260,15 +253,15 @@ class _Run:
         self._record(results)
 
     def _record(self, results: list[FileResult]) -> None:
-        if self._log:
-            self._log.write(results)
+        if self.log:
+            self.log.write(results)
         for result in results:
             self.result._add(result)
             if result.status == DONE:
                 self._tally.add_bytes(result.size)
             self._tally.finish_file(failed=result.status != DONE)
-            if self._on_result is not None:
-                self._on_result(result, self._tally.snapshot())
+            if self.on_result is not None:
+                self.on_result(result, self._tally.snapshot())
 
 
 # -- Entry points -------------------------------------------------------------------

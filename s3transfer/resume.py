@@ -711,30 +711,17 @@ def prepare_upload(
     stale multipart upload aborted) with ``upload_id`` ``None``.
     """
     journal, recorded = options.open(UPLOAD, filename, bucket, key)
-    try:
+    with _released_on_error(journal):
         size, mtime_ns = source_identity(filename)
         if recorded is not None and _continue_upload(
             client, options, recorded, size, mtime_ns, extra_args
         ):
-            journal.resumed = True
-            journal.replace(recorded)
-            return journal
-        journal.replace(
-            ResumeToken(
-                UPLOAD,
-                bucket,
-                key,
-                os.path.abspath(filename),
-                PartPlan(size, part_size),
-                extra_args=extra_args,
-                source_size=size,
-                source_mtime_ns=mtime_ns,
-            )
-        )
+            return _resumed(journal, recorded)
+        fresh = _fresh_token(UPLOAD, filename, bucket, key, size, part_size, extra_args)
+        fresh.source_size = size
+        fresh.source_mtime_ns = mtime_ns
+        journal.replace(fresh)
         return journal
-    except BaseException:
-        journal.release()
-        raise
 
 
 def _continue_upload(
@@ -784,15 +771,14 @@ def prepare_download(
     using ``new_temp_filename`` (the stale temp file removed). ``resumed`` says which.
     """
     journal, recorded = options.open(DOWNLOAD, filename, bucket, key)
-    try:
+    with _released_on_error(journal):
         if recorded is not None:
             temp = recorded.temp_filename
             reason = download_mismatch(
                 recorded, size, etag, bool(temp) and os.path.isfile(temp or '')
             )
             if reason is None:
-                journal.resumed = True
-                journal.replace(recorded)
+                _resumed(journal, recorded)
                 logger.info(
                     'Resuming %s: %d of %d parts already downloaded.',
                     recorded.describe(),
@@ -802,23 +788,47 @@ def prepare_download(
                 return journal
             start_over(recorded, reason, options.strict)
             discard_remote_state(None, recorded)
-        journal.replace(
-            ResumeToken(
-                DOWNLOAD,
-                bucket,
-                key,
-                os.path.abspath(filename),
-                PartPlan(size, part_size),
-                extra_args=extra_args,
-                etag=etag,
-                version_id=version_id,
-                temp_filename=new_temp_filename,
-            )
+        fresh = _fresh_token(
+            DOWNLOAD, filename, bucket, key, size, part_size, extra_args
         )
+        fresh.etag = etag
+        fresh.version_id = version_id
+        fresh.temp_filename = new_temp_filename
+        journal.replace(fresh)
         return journal
+
+
+@contextlib.contextmanager
+def _released_on_error(journal: Journal) -> Iterator[None]:
+    """Release ``journal``'s lock when preparing the transfer fails."""
+    try:
+        yield
     except BaseException:
         journal.release()
         raise
+
+
+def _resumed(journal: Journal, recorded: ResumeToken) -> Journal:
+    """``journal`` continuing from the ``recorded`` state."""
+    journal.resumed = True
+    journal.replace(recorded)
+    return journal
+
+
+def _fresh_token(
+    kind: str,
+    filename: str,
+    bucket: str,
+    key: str,
+    size: int,
+    part_size: int,
+    extra_args: dict[str, Any],
+) -> ResumeToken:
+    """The state of a transfer with nothing done yet."""
+    plan = PartPlan(size, part_size)
+    return ResumeToken(
+        kind, bucket, key, os.path.abspath(filename), plan, extra_args=extra_args
+    )
 
 
 def should_discard(coordinator: Any) -> bool:
