@@ -18,8 +18,8 @@ from s3transfer.cli.common import (
     UsageError,
     s3_buckets,
 )
-from s3transfer.cli.rm import ObjectDelete
-from s3transfer.directory import CONTINUE, FileCopy, FileDownload, FileUpload, Plan
+from s3transfer.cli.rm import ObjectDelete, delete_objects
+from s3transfer.directory import FileCopy, FileDownload, FileUpload
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,15 +57,11 @@ def run(ctx: Context) -> int:
         except OSError as error:
             ok = False
             ctx.out.failure(f'move: could not remove {path}', error)
-    objects = tuple(d for d in deletions if isinstance(d, ObjectDelete))
-    if objects:
-        quiet = output.Output(
-            mode=ctx.out.mode, show='errors', progress=False, file_lines=False
-        )
-        removed, _ = output.run_plan(
-            ctx.client, ctx.config, Plan(objects), CONTINUE, quiet
-        )
-        ok = ok and removed.ok
+    objects = [d for d in deletions if isinstance(d, ObjectDelete)]
+    quiet = output.Output(
+        mode=ctx.out.mode, show='errors', progress=False, file_lines=False
+    )
+    ok = delete_objects(ctx, objects, quiet) and ok
     return EXIT_OK if ok else EXIT_FAILED
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from s3transfer.cli import output
@@ -101,6 +101,18 @@ def run(ctx: Context) -> int:
     result, elapsed = output.run_plan(ctx.client, ctx.config, plan, CONTINUE, ctx.out)
     ctx.out.summary(result, elapsed)
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def delete_objects(
+    ctx: Context, objects: Sequence[ObjectDelete], out: output.Output
+) -> bool:
+    """Delete ``objects`` (each attempted, reported on ``out``); whether all went."""
+    if not objects:
+        return True
+    removed, _ = output.run_plan(
+        ctx.client, ctx.config, Plan(tuple(objects)), CONTINUE, out
+    )
+    return removed.ok
 
 
 def _dry_run(ctx: Context, plan: Plan) -> int:

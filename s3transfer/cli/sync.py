@@ -17,7 +17,7 @@ from typing import Any
 
 from s3transfer import sync as rules_
 from s3transfer.checksums import crc_function
-from s3transfer.cli import cp, output
+from s3transfer.cli import cp
 from s3transfer.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -30,7 +30,7 @@ from s3transfer.cli.common import (
     s3_buckets,
 )
 from s3transfer.cli.options import add_dryrun_option, add_filter_options
-from s3transfer.cli.rm import ObjectDelete
+from s3transfer.cli.rm import ObjectDelete, delete_objects
 from s3transfer.directory import (
     FileCopy,
     FileDownload,
@@ -310,15 +310,7 @@ def run(ctx: Context) -> int:
             ctx.out.failure(
                 f'delete failed: {path}', error, operation='delete', source=path
             )
-    if plan.delete_objects:
-        removed, _ = output.run_plan(
-            ctx.client,
-            ctx.config,
-            Plan(tuple(plan.delete_objects)),
-            'continue',
-            ctx.out,
-        )
-        ok = ok and removed.ok
+    ok = delete_objects(ctx, plan.delete_objects, ctx.out) and ok
     return EXIT_OK if ok else EXIT_FAILED
 
 
