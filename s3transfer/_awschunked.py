@@ -20,6 +20,7 @@ from typing import Any
 from botocore.httpchecksum import AwsChunkedWrapper
 
 from s3transfer import fastpaths
+from s3transfer._events import request_body
 
 
 class _OffsetAwsChunkedWrapper(AwsChunkedWrapper):
@@ -112,7 +113,7 @@ def use_offset_reads(request: Any, operation_name: str, **kwargs: Any) -> None:
     """Event handler (request-created): give our upload body the offset-read encoder."""
     if operation_name not in ('PutObject', 'UploadPart'):
         return
-    body = request.body
+    body = request_body(request)
     if type(body) is not AwsChunkedWrapper:  # not subclasses: they may read differently
         return
     if not hasattr(getattr(body, '_raw', None), 'signal_transferring'):

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from s3transfer._awschunked import use_offset_reads
+from s3transfer._events import register_once
 from s3transfer._types import CopySource, DownloadTarget, ExtraArgs, UploadSource
 from s3transfer.bandwidth import BandwidthLimiter, LeakyBucket
 from s3transfer.checksums import resolve_upload_algorithm
@@ -632,17 +633,29 @@ class TransferManager:
         # Progress and bandwidth limiting only count bytes that botocore
         # actually sends, not its reads for checksums or signing.
         event_name = 'request-created.s3'
-        self._client.meta.events.register_first(
-            event_name,
-            signal_not_transferring,
-            unique_id='s3upload-not-transferring',
-        )
-        self._client.meta.events.register_last(
-            event_name, signal_transferring, unique_id='s3upload-transferring'
-        )
-        # Fast path (docs/performance.md): a cheaper aws-chunked encoder, same bytes.
-        self._client.meta.events.register_last(
-            event_name, use_offset_reads, unique_id='s3upload-aws-chunked-offset-reads'
+        register_once(
+            self._client.meta.events,
+            [
+                (
+                    'register_first',
+                    event_name,
+                    signal_not_transferring,
+                    's3upload-not-transferring',
+                ),
+                (
+                    'register_last',
+                    event_name,
+                    signal_transferring,
+                    's3upload-transferring',
+                ),
+                # Fast path (docs/performance.md): a cheaper aws-chunked encoder.
+                (
+                    'register_last',
+                    event_name,
+                    use_offset_reads,
+                    's3upload-aws-chunked-offset-reads',
+                ),
+            ],
         )
 
     def __enter__(self) -> TransferManager:

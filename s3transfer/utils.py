@@ -24,6 +24,7 @@ from botocore.exceptions import (  # noqa: F401  (module attributes, spec utils.
 from botocore.httpchecksum import DEFAULT_CHECKSUM_ALGORITHM, AwsChunkedWrapper
 from botocore.utils import is_s3express_bucket  # re-exported: crt imports it from here
 
+from s3transfer._events import request_body
 from s3transfer.compat import SOCKET_ERROR, fallocate, rename_file  # noqa: F401
 from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS
 
@@ -58,14 +59,15 @@ def random_file_extension(num_digits: int = 8) -> str:
 def signal_not_transferring(request: Any, operation_name: str, **kwargs: Any) -> None:
     """Event handler: tell an upload body that it is no longer being sent."""
     if operation_name in ('PutObject', 'UploadPart'):
-        if hasattr(request.body, 'signal_not_transferring'):
-            request.body.signal_not_transferring()
+        body = request_body(request)
+        if hasattr(body, 'signal_not_transferring'):
+            body.signal_not_transferring()
 
 
 def signal_transferring(request: Any, operation_name: str, **kwargs: Any) -> None:
     """Event handler: tell an upload body (unwrapping aws-chunked) it is being sent."""
     if operation_name in ('PutObject', 'UploadPart'):
-        body = request.body
+        body = request_body(request)
         if isinstance(body, AwsChunkedWrapper):
             body = getattr(body, '_raw', None)
         if hasattr(body, 'signal_transferring'):
