@@ -53,6 +53,7 @@ from s3transfer.retries import (
     part_retry_policy,
 )
 from s3transfer.tasks import SubmissionTask, Task
+from s3transfer.threads import last_submission
 from s3transfer.utils import (
     CountCallbackInvoker,
     DeferredOpenFile,
@@ -625,15 +626,15 @@ class DownloadSubmissionTask(SubmissionTask):
         final_task = gets.download_output_manager.get_final_io_task()
         if extra_args is None:
             extra_args = gets.call_args.extra_args
-        self._transfer_coordinator.submit(
-            gets.request_executor,
-            ImmediatelyWriteIOGetObjectTask(
-                transfer_coordinator=self._transfer_coordinator,
-                main_kwargs=gets.main_kwargs(extra_args),
-                done_callbacks=[final_task],
-            ),
-            tag=gets.get_object_tag,
+        task = ImmediatelyWriteIOGetObjectTask(
+            transfer_coordinator=self._transfer_coordinator,
+            main_kwargs=gets.main_kwargs(extra_args),
+            done_callbacks=[final_task],
         )
+        with last_submission():  # fast path: may run on this thread next
+            self._transfer_coordinator.submit(
+                gets.request_executor, task, tag=gets.get_object_tag
+            )
 
     def _submit_ranged_download_request(
         self,

@@ -9,17 +9,26 @@ one ``WorkerPool`` for the process, so a boto3 ``upload_file`` call does not sta
 join threads of its own. Idle workers exit after :data:`IDLE_TIMEOUT` seconds, when
 the interpreter exits (queued work still runs first, as with ``ThreadPoolExecutor``),
 and a forked child starts with an empty pool.
+
+Fast path "request on the submitting thread": a transfer that is one request (a
+PutObject, or one GetObject) ends its submission task by submitting that request;
+``last_submission()`` marks that submit. When the submitting thread is a pool worker
+with nothing else queued for its own executor, it runs the request itself right after
+the submission task ends, instead of waking another worker: one hand-off fewer. The
+request still takes a slot of the request executor (its bound holds) and runs after
+the submission task has finished, an order the threaded executors allowed anyway.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -34,6 +43,27 @@ THREAD_NAME_PREFIX = 's3transfer-worker'
 # Non-daemon workers that the interpreter's exit wakes, as concurrent.futures does;
 # daemon workers where that (private) hook is missing.
 _register_atexit = getattr(threading, '_register_atexit', None)
+
+
+class _ThreadState(threading.local):
+    """What this thread is doing for the borrowing executors."""
+
+    draining: BorrowingExecutor | None = None  # the executor whose task runs here
+    last_submission = False  # inside ``last_submission()``
+    run_next: BorrowingExecutor | None = None  # has a slot reserved for this thread
+
+
+_state = _ThreadState()
+
+
+@contextlib.contextmanager
+def last_submission() -> Iterator[None]:
+    """Mark a submit as the last thing the running task does (see the module doc)."""
+    _state.last_submission = True
+    try:
+        yield
+    finally:
+        _state.last_submission = False
 
 
 class _Worker:
@@ -174,6 +204,9 @@ class BorrowingExecutor:
             if self._borrowed >= self._max_workers:
                 return future
             self._borrowed += 1
+        if self._may_run_next_here():
+            _state.run_next = self
+            return future
         try:
             (self._pool or shared_pool()).run(self._drain)
         except BaseException:
@@ -184,18 +217,66 @@ class BorrowingExecutor:
             raise
         return future
 
+    def _may_run_next_here(self) -> bool:
+        """Whether this thread may run the task just queued once its own task ends."""
+        draining = _state.draining
+        return (
+            _state.last_submission
+            and draining is not None
+            and draining is not self
+            and _state.run_next is None
+            and not draining._queue  # nobody waits for this thread's executor
+            and SUBMITTING_THREAD_RUNS_REQUEST.passed()
+        )
+
     def _drain(self) -> None:
         """Run queued tasks until the queue is empty, then give the worker back."""
-        while True:
+        previous, _state.draining = _state.draining, self
+        try:
+            while True:
+                with self._lock:
+                    if not self._queue:
+                        self._release_borrowed()
+                        return
+                    future, fn, args, kwargs = self._queue.popleft()
+                _run_task(future, fn, args, kwargs)
+                del future, fn, args, kwargs
+                run_next, _state.run_next = _state.run_next, None
+                if run_next is not None:
+                    run_next._run_one_here()
+        finally:
+            _state.draining = previous
+
+    def _run_one_here(self) -> None:
+        """Run one queued task on this thread with the slot reserved for it."""
+        with self._lock:
+            item = self._queue.popleft() if self._queue else None
+            if item is None:
+                self._release_borrowed()
+                return
+        previous, _state.draining = _state.draining, self
+        try:
+            _run_task(*item)
+        finally:
+            _state.draining = previous
+        del item
+        with self._lock:
+            if not self._queue:
+                self._release_borrowed()
+                return
+        # More arrived meanwhile: a pool worker drains the rest with the same slot.
+        try:
+            (self._pool or shared_pool()).run(self._drain)
+        except BaseException:
             with self._lock:
-                if not self._queue:
-                    self._borrowed -= 1
-                    if not self._borrowed:
-                        self._all_done.notify_all()
-                    return
-                future, fn, args, kwargs = self._queue.popleft()
-            _run_task(future, fn, args, kwargs)
-            del future, fn, args, kwargs
+                self._release_borrowed()
+            raise
+
+    def _release_borrowed(self) -> None:
+        """Give back one borrowed slot (lock held)."""
+        self._borrowed -= 1
+        if not self._borrowed:
+            self._all_done.notify_all()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Refuse new tasks; with ``wait``, return once this executor's tasks ran."""
@@ -261,3 +342,6 @@ def _can_share_threads() -> bool:
 
 
 SHARED_THREADS = fastpaths.SelfCheck('shared threads', _can_share_threads)
+SUBMITTING_THREAD_RUNS_REQUEST = fastpaths.SelfCheck(
+    'request on the submitting thread', _can_share_threads
+)

@@ -46,6 +46,7 @@ from s3transfer.tasks import (
     Task,
     conditional_write_errors,
 )
+from s3transfer.threads import last_submission
 from s3transfer.utils import (
     ChunksizeAdjuster,
     DeferredOpenFile,
@@ -740,7 +741,8 @@ class UploadSubmissionTask(SubmissionTask):
             is_final=True,
         )
         tag = self._get_upload_task_tag(upload_input_manager, 'put_object')
-        self._transfer_coordinator.submit(request_executor, task, tag=tag)
+        with last_submission():  # fast path: may run on this thread next
+            self._transfer_coordinator.submit(request_executor, task, tag=tag)
 
     def _submit_multipart_request(
         self,

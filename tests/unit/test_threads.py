@@ -211,3 +211,114 @@ def test_many_threads_submitting_to_one_executor(pool):
 def _append(lock, results, value):
     with lock:
         results.append(value)
+
+
+@pytest.fixture
+def fresh_fast_path(fast_paths_on):
+    threads.SUBMITTING_THREAD_RUNS_REQUEST.reset()
+    yield
+    threads.SUBMITTING_THREAD_RUNS_REQUEST.reset()
+
+
+def chain(pool, submissions, requests, record, release=None, go=None):
+    """A submission task whose last act submits a request task."""
+
+    def request():
+        record.append(('request', threading.current_thread()))
+
+    def submission():
+        record.append(('submission', threading.current_thread()))
+        if go is not None:
+            go.wait(10)
+        with threads.last_submission():
+            future = requests.submit(request)
+        record.append(('submitted', future.done()))
+        if release is not None:
+            release.wait(10)
+        return future
+
+    return submissions.submit(submission)
+
+
+def test_the_last_submission_runs_next_on_the_submitting_thread(pool, fresh_fast_path):
+    submissions, requests = BorrowingExecutor(5, pool), BorrowingExecutor(10, pool)
+    record = []
+    request_future = chain(pool, submissions, requests, record).result(10)
+    request_future.result(10)
+    assert [r[0] for r in record] == ['submission', 'submitted', 'request']
+    assert record[1] == ('submitted', False)  # queued, not run inside the submit
+    assert record[0][1] is record[2][1]
+    submissions.shutdown()
+    requests.shutdown()
+    assert requests._borrowed == 0 and submissions._borrowed == 0
+
+
+def test_without_fast_paths_the_request_goes_to_another_worker(pool, monkeypatch):
+    monkeypatch.setenv('S3TRANSFER_NO_FAST_PATHS', '1')
+    submissions, requests = BorrowingExecutor(5, pool), BorrowingExecutor(10, pool)
+    record = []
+    release = threading.Event()
+    request_future = chain(pool, submissions, requests, record, release).result
+    # The request runs while the submission task still waits: another thread.
+    wait_until(lambda: len(record) == 3)
+    release.set()
+    request_future(10).result(10)
+    assert record[0][1] is not record[2][1]
+    submissions.shutdown()
+    requests.shutdown()
+
+
+def test_a_busy_submission_executor_hands_the_request_to_another_worker(
+    pool, fresh_fast_path
+):
+    submissions, requests = BorrowingExecutor(1, pool), BorrowingExecutor(10, pool)
+    record = []
+    release, go = threading.Event(), threading.Event()
+    first = chain(pool, submissions, requests, record, release, go)
+    queued = submissions.submit(record.append, ('queued', None))
+    go.set()
+    # The submission executor has queued work: the request does not wait behind it.
+    wait_until(lambda: any(r[0] == 'request' for r in record))
+    release.set()
+    first.result(10).result(10)
+    queued.result(10)
+    submission_thread = record[0][1]
+    request_thread = next(r[1] for r in record if r[0] == 'request')
+    assert request_thread is not submission_thread
+    submissions.shutdown()
+    requests.shutdown()
+
+
+def test_a_full_request_executor_queues_the_last_submission(pool, fresh_fast_path):
+    submissions, requests = BorrowingExecutor(5, pool), BorrowingExecutor(1, pool)
+    release, record = threading.Event(), []
+    blocker = requests.submit(release.wait, 10)
+    wait_until(blocker.running)
+    request_future = chain(pool, submissions, requests, record).result(10)
+    assert not request_future.done()  # waits for the request executor's one slot
+    release.set()
+    request_future.result(10)
+    submissions.shutdown()
+    requests.shutdown()
+    assert requests._borrowed == 0
+
+
+def test_work_arriving_meanwhile_is_handed_on_with_the_slot(pool, fresh_fast_path):
+    submissions, requests = BorrowingExecutor(5, pool), BorrowingExecutor(1, pool)
+    release, more = threading.Event(), []
+
+    def request():
+        more.append(requests.submit(more.append, 'later'))
+        release.wait(10)
+
+    def submission():
+        with threads.last_submission():
+            return requests.submit(request)
+
+    submissions.submit(submission).result(10)
+    wait_until(lambda: len(more) == 1)
+    release.set()
+    more[0].result(10)
+    assert more[1] == 'later'
+    requests.shutdown()
+    submissions.shutdown()
