@@ -835,9 +835,9 @@ class DirectoryTransferFuture:
             outcomes = dict(self._outcomes)
             result.cancelled.extend(self._skipped)
         for item in self._plan.items:
-            if item not in outcomes:
+            error = outcomes.get(item, _NOT_RUN)
+            if error is _NOT_RUN:
                 continue
-            error = outcomes[item]
             if error is None:
                 result.succeeded.append(item)
             elif _is_failure(error):
@@ -845,6 +845,9 @@ class DirectoryTransferFuture:
             else:
                 result.cancelled.append(item)
         return result
+
+
+_NOT_RUN = CancelledError()  # marks a planned file that has no outcome
 
 
 def _is_failure(error: BaseException | None) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from s3transfer.cli.common import UsageError
+from s3transfer.cli.timestamps import use_fast_timestamps
 from s3transfer.manager import TransferConfig
 
 _FAKE_CREDENTIALS = {'aws_access_key_id': 'testing', 'aws_secret_access_key': 'testing'}
@@ -71,6 +72,7 @@ def make_client(
     if args.local:
         # Ignore AWS_PROFILE: the embedded endpoint needs no profile, even a broken one.
         session = botocore.session.Session(session_vars=_NO_PROFILE)
+        use_fast_timestamps(session)
         return session.create_client(
             's3',
             region_name=args.region or 'us-east-1',
@@ -79,6 +81,7 @@ def make_client(
             **_FAKE_CREDENTIALS,
         )
     session = botocore.session.Session(profile=args.profile)
+    use_fast_timestamps(session)
     return session.create_client(
         's3', region_name=args.region, endpoint_url=endpoint_url, config=client_config
     )
