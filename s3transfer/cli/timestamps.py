@@ -4,7 +4,8 @@ botocore parses every timestamp (``LastModified`` of each listed key and of each
 GetObject's headers) with dateutil's general parser, about 0.1 ms each: a tenth of
 a small file's whole cost. S3 sends only ISO 8601 in XML (``2026-12-08T03:29:17.000Z``)
 and RFC 1123 in headers (``Tue, 08 Dec 2026 03:29:17 GMT``); those two are parsed here
-into the same value botocore returns, anything else by botocore's own parser.
+into the same instant botocore returns (an aware ``datetime`` in UTC), anything
+else by botocore's own parser.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import re
 from typing import Any
 
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
-from dateutil.tz import tzutc
 
 _ISO = re.compile(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z\Z')
 _RFC1123 = re.compile(
@@ -29,7 +29,7 @@ _MONTHS = {
         1,
     )
 }
-_UTC = tzutc()
+_UTC = datetime.timezone.utc
 
 
 def parse_timestamp(value: Any) -> datetime.datetime:
