@@ -221,11 +221,15 @@ class ConfinedTempFile(_PositionalTempFile):
                     dst_dir_fd=self._folder_fd,
                 )
             except IsADirectoryError:
+                self._unlink_temp()
                 raise IsADirectoryError(
                     errno.EISDIR,
                     'is a directory, so the file cannot be saved there',
                     self.destination or self.name,
                 ) from None
+            except BaseException:
+                self._unlink_temp()
+                raise
             finally:
                 self._release()
 
@@ -233,14 +237,17 @@ class ConfinedTempFile(_PositionalTempFile):
         """Close and remove the temp file, and the empty folders it created."""
         with self._finish_lock:
             self.close()
-            if self._folder_fd is not None:
-                try:
-                    os.unlink(self._temp_name, dir_fd=self._folder_fd)
-                except OSError:
-                    pass
+            self._unlink_temp()
             self._release()
             with self._root.lock:
                 self._root.remove_created(self._folders, self._created)
+
+    def _unlink_temp(self) -> None:
+        if self._folder_fd is not None:
+            try:
+                os.unlink(self._temp_name, dir_fd=self._folder_fd)
+            except OSError:
+                pass
 
     def _release(self) -> None:
         with self._root.lock:

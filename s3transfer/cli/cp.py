@@ -28,6 +28,11 @@ from s3transfer.cli.common import (
 )
 from s3transfer.cli.errors import ObjectError
 from s3transfer.cli.options import add_dryrun_option, add_filter_options
+from s3transfer.cli.processes import (
+    add_processes_option,
+    can_split,
+    run_plan_in_processes,
+)
 from s3transfer.cli.scale import add_scale_options, run_on_cluster, wants_cluster
 from s3transfer.directory import (
     CONTINUE,
@@ -69,6 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar='SIZE',
         help='size of a stream from stdin, to choose its part size (> 50 GiB streams)',
     )
+    add_processes_option(parser)
     add_scale_options(parser)
 
 
@@ -313,10 +319,16 @@ def execute(ctx: Context, plan: Plan, operation: str = '') -> DirectoryResult:
     if any(isinstance(item, StreamUpload) for item in plan.items):
         config = stream_config(config, getattr(args, 'expected_size', None))
     policy = STOP if getattr(args, 'fail_fast', False) else CONTINUE
+    processes = getattr(args, 'processes', 1)
     with integrity.reporting_unverified(ctx.out):
-        result, elapsed = output.run_plan(
-            ctx.client, config, plan, policy, ctx.out, operation
-        )
+        if can_split(plan, processes):
+            result, elapsed = run_plan_in_processes(
+                ctx.client, config, plan, policy, ctx.out, operation, processes
+            )
+        else:
+            result, elapsed = output.run_plan(
+                ctx.client, config, plan, policy, ctx.out, operation
+            )
     if not any(item.destination == STREAM for item in plan.items):
         ctx.out.summary(result, elapsed)
     return result

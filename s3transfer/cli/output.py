@@ -248,6 +248,22 @@ class Output:
         with self._lock:
             self._clear_bar()
 
+    # -- worker processes --------------------------------------------------------
+
+    def redirect(self, stdout: TextIO, stderr: TextIO) -> None:
+        """Write to these streams from now on, without a bar (a worker process)."""
+        with self._lock:
+            self._stdout, self._stderr = stdout, stderr
+            self._live = self._tty = self._bar_drawn = False
+
+    def relay(self, stream: str, text: str) -> None:
+        """Print what a worker wrote to its ``stream`` (``stdout`` or ``stderr``)."""
+        with self._lock:
+            self._clear_bar()
+            target = self._stdout if stream == 'stdout' else self._stderr
+            target.write(text)
+            target.flush()
+
     # -- helpers --------------------------------------------------------------------
 
     def _emit(
@@ -292,7 +308,7 @@ def from_args(args: Any, data_on_stdout: bool = False) -> Output:
     )
 
 
-def _limited(snapshot: ProgressSnapshot, config: TransferConfig) -> ProgressSnapshot:
+def limited(snapshot: ProgressSnapshot, config: TransferConfig) -> ProgressSnapshot:
     """``snapshot`` whose shown rate (and ETA) respect ``--max-bandwidth``."""
     limit = getattr(config, 'max_bandwidth', None)
     return snapshot if limit is None else dataclasses.replace(snapshot, max_rate=limit)
@@ -319,9 +335,9 @@ def run_plan(
         future = submit_plan(manager, plan, policy, on_file_done=on_file_done)
         try:
             while not future.wait(0.1):
-                out.progress(_limited(future.progress(), config))
+                out.progress(limited(future.progress(), config))
         finally:
-            out.end_progress(_limited(future.progress(), config))
+            out.end_progress(limited(future.progress(), config))
     return future.result(), future.progress().elapsed
 
 

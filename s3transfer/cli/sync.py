@@ -30,6 +30,7 @@ from s3transfer.cli.common import (
     s3_buckets,
 )
 from s3transfer.cli.options import add_dryrun_option, add_filter_options
+from s3transfer.cli.processes import add_processes_option
 from s3transfer.cli.rm import ObjectDelete, delete_objects
 from s3transfer.directory import (
     FileCopy,
@@ -56,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('destination', help='local folder or s3://bucket/prefix')
     add_filter_options(parser)
     add_dryrun_option(parser)
+    add_processes_option(parser)
     add_switches(
         parser,
         {

@@ -16,6 +16,8 @@ from typing import Any
 
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
+from s3transfer.fastpaths import SelfCheck
+
 _ISO = re.compile(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z\Z')
 _RFC1123 = re.compile(
     r'(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) ([A-Z][a-z]{2}) (\d{4}) '
@@ -34,7 +36,7 @@ _UTC = datetime.timezone.utc
 
 def parse_timestamp(value: Any) -> datetime.datetime:
     """``value`` as botocore's parser returns it (an aware ``datetime`` in UTC)."""
-    if isinstance(value, str):
+    if isinstance(value, str) and _CHECK.passed():
         parsed = _parse_known(value)
         if parsed is not None:
             return parsed
@@ -61,6 +63,23 @@ def _parse_known(value: str) -> datetime.datetime | None:
     except ValueError:  # e.g. day 31 of a 30-day month: let botocore say so
         return None
     return None
+
+
+_SAMPLES = (
+    '2026-12-08T03:29:17.000Z',
+    '2024-02-29T23:59:59.5Z',
+    'Tue, 08 Dec 2026 03:29:17 GMT',
+    'Thu, 29 Feb 2024 00:00:01 GMT',
+)
+
+
+def _agrees_with_botocore() -> bool:
+    """The fast path's self-check: the same instants as botocore for S3's forms."""
+    return all(_parse_known(v) == botocore_parse_timestamp(v) for v in _SAMPLES)
+
+
+#: A fast path (docs/performance.md): off with S3TRANSFER_NO_FAST_PATHS=1.
+_CHECK = SelfCheck('fast S3 timestamps', _agrees_with_botocore)
 
 
 def use_fast_timestamps(session: Any) -> None:

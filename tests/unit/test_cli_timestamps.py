@@ -35,6 +35,7 @@ def test_s3_forms_take_the_fast_path(monkeypatch):
     def fail(value):
         raise AssertionError(f'botocore parser called for {value!r}')
 
+    assert timestamps._CHECK.passed()
     monkeypatch.setattr(timestamps, 'botocore_parse_timestamp', fail)
     parsed = timestamps.parse_timestamp('2026-12-08T03:29:17.5Z')
     assert parsed == datetime.datetime(
@@ -73,3 +74,25 @@ def test_installed_on_a_session_only():
     assert other.create_parser('rest-xml')._timestamp_parser is not (
         timestamps.parse_timestamp
     )
+
+
+def test_switched_off_with_the_other_fast_paths(monkeypatch):
+    calls = []
+
+    def plain(value):
+        calls.append(value)
+        return botocore_parse(value)
+
+    monkeypatch.setattr(timestamps, 'botocore_parse_timestamp', plain)
+    monkeypatch.setenv('S3TRANSFER_NO_FAST_PATHS', '1')
+    timestamps.parse_timestamp('2026-12-08T03:29:17.000Z')
+    assert calls == ['2026-12-08T03:29:17.000Z']
+
+
+def test_steps_aside_when_botocore_disagrees(monkeypatch):
+    monkeypatch.setattr(timestamps, 'botocore_parse_timestamp', lambda value: None)
+    timestamps._CHECK.reset()
+    try:
+        assert timestamps.parse_timestamp('2026-12-08T03:29:17.000Z') is None
+    finally:
+        timestamps._CHECK.reset()
