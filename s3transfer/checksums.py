@@ -452,6 +452,12 @@ class RangeCrc:
 
     def update(self, data: bytes | memoryview) -> None:
         """Add the next bytes of the range."""
+        size = len(data)
+        if self._position + size <= self._segment_end:
+            # The common case: the chunk lies within the current segment.
+            self._crc = self._compute(data, self._crc)
+            self._position += size
+            return
         view = memoryview(data)
         while len(view):
             room = self._segment_end - self._position

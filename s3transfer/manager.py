@@ -123,6 +123,7 @@ class TransferConfig:
         resumable: bool = False,
         resume_dir: str | os.PathLike[str] | None = None,
         strict_resume: bool = False,
+        download_part_size: int | str | None = None,
     ) -> None:
         self.multipart_threshold = multipart_threshold
         self.multipart_chunksize = multipart_chunksize
@@ -149,7 +150,11 @@ class TransferConfig:
         self.resumable = resumable
         self.resume_dir = resume_dir
         self.strict_resume = strict_resume
+        # Range size of multipart downloads: None = multipart_chunksize (the
+        # spec's), a size, or 'auto' (plan.auto_download_part_size).
+        self.download_part_size = download_part_size
         self._validate_attrs_are_nonzero()
+        _check_download_part_size(download_part_size)
         resolve_upload_algorithm(full_object_checksum)  # a clear error, early
         _check_resume_settings(self)
 
@@ -173,6 +178,15 @@ class TransferConfig:
     def get_deep_attr(self, item: str) -> Any:
         """The raw attribute, bypassing any subclass ``__getattribute__``."""
         return object.__getattribute__(self, item)
+
+
+def _check_download_part_size(value: object) -> None:
+    if value is None or value == 'auto':
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(
+            f"download_part_size must be a size in bytes, 'auto' or None, not {value!r}"
+        )
 
 
 def _check_resume_settings(config: TransferConfig) -> None:

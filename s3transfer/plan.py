@@ -104,6 +104,35 @@ class PartPlan:
         return cls(total_size=total_size, part_size=part_size)
 
 
+# --- ranged downloads ------------------------------------------------------------
+
+# The largest range ``download_part_size='auto'`` picks: big enough that a 1 GiB
+# download takes ~20 GETs instead of 128, small enough that a retried range is cheap.
+AUTO_DOWNLOAD_MAX_PART_SIZE = 64 * 1024**2
+_MIB = 1024**2
+
+
+def auto_download_part_size(
+    size: int,
+    minimum: int,
+    concurrency: int,
+    maximum: int = AUTO_DOWNLOAD_MAX_PART_SIZE,
+) -> int:
+    """The range size of ``download_part_size='auto'`` for a ``size``-byte object.
+
+    Ranges are never smaller than ``minimum`` (the configured part size); above
+    that, the object is cut into whole waves of ``concurrency`` ranges of at most
+    ``maximum`` bytes (rounded up to a MiB), so every request thread stays busy
+    until the end while each GET (a request's fixed CPU cost) moves more bytes.
+    """
+    if concurrency < 1 or size <= minimum * concurrency:
+        return minimum
+    waves = -(-size // (max(maximum, minimum) * concurrency))
+    part = -(-size // (waves * concurrency))
+    part = -(-part // _MIB) * _MIB
+    return max(minimum, min(part, max(maximum, minimum)))
+
+
 # --- streams of unknown size --------------------------------------------------------
 
 

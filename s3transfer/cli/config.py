@@ -174,6 +174,10 @@ def transfer_config(
             values[setting.attribute] = setting.parse(str(raw))
         except (argparse.ArgumentTypeError, ValueError) as error:
             raise UsageError(f'~/.aws/config s3.{setting.config_key}: {error}')
+    if 'multipart_chunksize' not in values:
+        # Big downloads in fewer, larger ranges (docs/performance.md); a part size
+        # the user chose is used as given.
+        values['download_part_size'] = 'auto'
     folder = resume_dir(args)
     if folder is not None:
         values['resume_dir'] = folder

@@ -72,3 +72,10 @@ def test_part_retries_must_not_be_negative(capsys):
     with pytest.raises(SystemExit):
         _args('--part-retries', '-1')
     assert 'must be 0 or more' in capsys.readouterr().err
+
+
+def test_big_downloads_use_auto_ranges_unless_a_part_size_was_chosen():
+    assert transfer_config(_args(), {}).download_part_size == 'auto'
+    chosen = transfer_config(_args('--multipart-chunksize', '16MB'), {})
+    assert chosen.download_part_size is None
+    assert transfer_config(_args(), FILE).download_part_size is None

@@ -1111,3 +1111,26 @@ def test_positional_writes_of_many_threads_take_turns(tmp_path, monkeypatch):
     )
     assert len(pwrite.calls) == 4 * part // chunk
     assert not pwrite.overlapped
+
+
+def test_positional_file_never_writes_after_close(tmp_path):
+    temp = positional_file(tmp_path)
+    assert temp.write_at(b'ab', 0)
+    temp.close()
+    # The descriptor number may already belong to another file: no pwrite to it.
+    assert not temp.write_at(b'cd', 2)
+    assert (tmp_path / 'temp').read_bytes() == b'ab'
+
+
+def test_positional_fast_path_is_decided_once_per_file(tmp_path, monkeypatch):
+    monkeypatch.delenv('S3TRANSFER_NO_FAST_PATHS', raising=False)
+    temp = positional_file(tmp_path)
+    assert temp.write_at(b'ab', 0)
+    monkeypatch.setenv('S3TRANSFER_NO_FAST_PATHS', '1')
+    assert temp.write_at(b'cd', 2)  # this file already went positional
+    temp.close()
+    from s3transfer.download import _PositionalTempFile
+
+    off = _PositionalTempFile(str(tmp_path / "other"), open)
+    assert not off.write_at(b'ab', 0)  # a new file reads the switch again
+    off.close()

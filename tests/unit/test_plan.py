@@ -117,3 +117,34 @@ def test_growth_schedule_refuses_impossible_limits_and_bad_first_sizes():
         GrowthSchedule(1 * MiB)
     with pytest.raises(ValueError, match='above the maximum'):
         GrowthSchedule(6 * GiB)
+
+
+# --- download_part_size='auto' -------------------------------------------------------
+
+MIB = 1024**2
+
+
+@pytest.mark.parametrize(
+    'size,expected_part,expected_parts',
+    [
+        (1024 * MIB, 52 * MIB, 20),  # two whole waves of 10 ranges
+        (100 * MIB, 10 * MIB, 10),  # one wave
+        (80 * MIB, 8 * MIB, 10),  # fits the configured part size: unchanged
+        (50 * MIB, 8 * MIB, 7),
+        (640 * MIB, 64 * MIB, 10),  # one wave at the largest range
+        (10 * 1024 * MIB, 64 * MIB, 160),
+    ],
+)
+def test_auto_download_part_size(size, expected_part, expected_parts):
+    from s3transfer.plan import auto_download_part_size
+
+    part = auto_download_part_size(size, 8 * MIB, 10)
+    assert part == expected_part
+    assert PartPlan(size, part).num_parts == expected_parts
+
+
+def test_auto_download_part_size_never_goes_below_the_configured_size():
+    from s3transfer.plan import auto_download_part_size
+
+    assert auto_download_part_size(10 * 1024 * MIB, 100 * MIB, 10) == 100 * MIB
+    assert auto_download_part_size(5 * MIB, 8 * MIB, 10) == 8 * MIB
