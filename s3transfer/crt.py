@@ -9,6 +9,7 @@ awscrt installed raises ``ImportError``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -921,32 +922,26 @@ class S3ClientArgsCreator:
         return crt_config
 
 
+@dataclasses.dataclass(eq=False, repr=False)
 class RenameTempFileHandler:
     """Done callback moving a finished download's temp file to its final name."""
 
-    def __init__(
-        self,
-        coordinator: CRTTransferCoordinator,
-        final_filename: str,
-        temp_filename: str,
-        osutil: OSUtils,
-    ) -> None:
-        self._coordinator = coordinator
-        self._final_filename = final_filename
-        self._temp_filename = temp_filename
-        self._osutil = osutil
+    coordinator: CRTTransferCoordinator
+    final_filename: str
+    temp_filename: str
+    osutil: OSUtils
 
     def __call__(self, **kwargs: Any) -> None:
         if kwargs['error']:
-            self._osutil.remove_file(self._temp_filename)
+            self.osutil.remove_file(self.temp_filename)
             return
         try:
-            self._osutil.rename_file(self._temp_filename, self._final_filename)
+            self.osutil.rename_file(self.temp_filename, self.final_filename)
         except Exception as e:
-            self._osutil.remove_file(self._temp_filename)
+            self.osutil.remove_file(self.temp_filename)
             # The CRT future is already done here: without override the
             # failure would be dropped and the download reported as success.
-            self._coordinator.set_exception(e, override=True)
+            self.coordinator.set_exception(e, override=True)
 
 
 class AfterDoneHandler:

@@ -182,16 +182,6 @@ class ProcessPoolDownloader:
             extra_args = {}
         self._validate_all_known_args(extra_args)
         transfer_id = self._transfer_monitor.notify_new_transfer()
-        request = DownloadFileRequest(
-            transfer_id=transfer_id,
-            bucket=bucket,
-            key=key,
-            filename=filename,
-            extra_args=extra_args,
-            expected_size=expected_size,
-        )
-        logger.debug('Submitting download file request: %s.', request)
-        self._download_request_queue.put(request)
         call_args = CallArgs(
             bucket=bucket,
             key=key,
@@ -199,6 +189,9 @@ class ProcessPoolDownloader:
             extra_args=extra_args,
             expected_size=expected_size,
         )
+        request = DownloadFileRequest(transfer_id=transfer_id, **vars(call_args))
+        logger.debug('Submitting download file request: %s.', request)
+        self._download_request_queue.put(request)
         meta = ProcessPoolTransferMeta(call_args=call_args, transfer_id=transfer_id)
         return ProcessPoolTransferFuture(monitor=self._transfer_monitor, meta=meta)
 

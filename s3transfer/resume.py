@@ -716,7 +716,8 @@ def prepare_upload(
         if recorded is not None and _continue_upload(
             client, options, recorded, size, mtime_ns, extra_args
         ):
-            return _resumed(journal, recorded)
+            _resume(journal, recorded)
+            return journal
         fresh = _fresh_token(UPLOAD, filename, bucket, key, size, part_size, extra_args)
         fresh.source_size = size
         fresh.source_mtime_ns = mtime_ns
@@ -778,7 +779,7 @@ def prepare_download(
                 recorded, size, etag, bool(temp) and os.path.isfile(temp or '')
             )
             if reason is None:
-                _resumed(journal, recorded)
+                _resume(journal, recorded)
                 logger.info(
                     'Resuming %s: %d of %d parts already downloaded.',
                     recorded.describe(),
@@ -808,11 +809,10 @@ def _released_on_error(journal: Journal) -> Iterator[None]:
         raise
 
 
-def _resumed(journal: Journal, recorded: ResumeToken) -> Journal:
-    """``journal`` continuing from the ``recorded`` state."""
+def _resume(journal: Journal, recorded: ResumeToken) -> None:
+    """Continue ``journal`` from the ``recorded`` state."""
     journal.resumed = True
     journal.replace(recorded)
-    return journal
 
 
 def _fresh_token(

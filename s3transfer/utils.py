@@ -4,6 +4,7 @@ Part/range math, progress plumbing, file-system access (``OSUtils``), the reques
 window (``ReadFileChunk``), the executor semaphores and part-size adjustment live here.
 """
 
+import dataclasses
 import functools
 import logging
 import math
@@ -631,18 +632,14 @@ class SlidingWindowSemaphore(TaskSemaphore):
         self._condition.notify(freed)
 
 
+# Plain attributes, compared by identity as before (hence no eq, no repr).
+@dataclasses.dataclass(eq=False, repr=False)
 class ChunksizeAdjuster:
     """Fit a part size within S3's part-size and part-count limits."""
 
-    def __init__(
-        self,
-        max_size: int = MAX_SINGLE_UPLOAD_SIZE,
-        min_size: int = MIN_UPLOAD_CHUNKSIZE,
-        max_parts: int = MAX_PARTS,
-    ) -> None:
-        self.max_size = max_size
-        self.min_size = min_size
-        self.max_parts = max_parts
+    max_size: int = MAX_SINGLE_UPLOAD_SIZE
+    min_size: int = MIN_UPLOAD_CHUNKSIZE
+    max_parts: int = MAX_PARTS
 
     def adjust_chunksize(
         self, current_chunksize: int, file_size: int | None = None
