@@ -358,13 +358,8 @@ class DownloadFilenameOutputManager(DownloadOutputManager):
         )
 
 
-class DownloadSeekableOutputManager(DownloadOutputManager):
-    """Writes straight into a seekable file object at each chunk's offset."""
-
-    @classmethod
-    def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
-        """Any seekable object."""
-        return seekable(download_target)
+class _IntoCallersObject(DownloadOutputManager):
+    """Writes into the caller's own object: nothing to finish but announcing done."""
 
     def get_fileobj_for_io_writes(self, transfer_future: Any) -> Any:
         """The caller's object itself."""
@@ -378,7 +373,16 @@ class DownloadSeekableOutputManager(DownloadOutputManager):
         )
 
 
-class DownloadNonSeekableOutputManager(DownloadOutputManager):
+class DownloadSeekableOutputManager(_IntoCallersObject):
+    """Writes straight into a seekable file object at each chunk's offset."""
+
+    @classmethod
+    def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
+        """Any seekable object."""
+        return seekable(download_target)
+
+
+class DownloadNonSeekableOutputManager(_IntoCallersObject):
     """Streams into a write-only object, reordering ranged chunks via a DeferQueue."""
 
     def __init__(
@@ -400,17 +404,6 @@ class DownloadNonSeekableOutputManager(DownloadOutputManager):
     def get_download_task_tag(self) -> Any:
         """GET tasks use the in-memory sliding window."""
         return IN_MEMORY_DOWNLOAD_TAG
-
-    def get_fileobj_for_io_writes(self, transfer_future: Any) -> Any:
-        """The caller's object itself."""
-        return transfer_future.meta.call_args.fileobj
-
-    def get_final_io_task(self) -> Task:
-        """Nothing to finish; only announces done."""
-        return CompleteDownloadNOOPTask(
-            transfer_coordinator=self._transfer_coordinator,
-            main_kwargs=self._final_task_kwargs(),
-        )
 
     def queue_file_io_task(self, fileobj: Any, data: bytes, offset: int) -> None:
         """Queue the writes the DeferQueue releases, in offset order.

@@ -86,42 +86,8 @@ class AggregatedProgressCallback:
         self._bytes_seen = 0
 
 
-class InterruptReader:
-    """Makes body reads raise the transfer's exception once it has failed.
-
-    Without it a cancelled upload would keep streaming the body to the server.
-    """
-
-    def __init__(self, fileobj: Any, transfer_coordinator: Any) -> None:
-        self._fileobj = fileobj
-        self._transfer_coordinator = transfer_coordinator
-
-    def read(self, amount: int | None = None) -> bytes:
-        if self._transfer_coordinator.exception:
-            raise self._transfer_coordinator.exception
-        return self._fileobj.read(amount)
-
-    def seek(self, where: int, whence: int = 0) -> Any:
-        return self._fileobj.seek(where, whence)
-
-    def tell(self) -> int:
-        return self._fileobj.tell()
-
-    def close(self) -> None:
-        self._fileobj.close()
-
-    def __enter__(self) -> InterruptReader:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        self.close()
-
-
-class _CallerOwnedFile:
-    """Delegates reads and seeks to a caller's file object but never closes it.
-
-    Closing a request body must flush progress without closing what the caller owns.
-    """
+class _FileView:
+    """Reads, seeks and tells go straight to the wrapped file object."""
 
     def __init__(self, fileobj: Any) -> None:
         self._fileobj = fileobj
@@ -134,6 +100,38 @@ class _CallerOwnedFile:
 
     def tell(self) -> int:
         return self._fileobj.tell()
+
+
+class InterruptReader(_FileView):
+    """Makes body reads raise the transfer's exception once it has failed.
+
+    Without it a cancelled upload would keep streaming the body to the server.
+    """
+
+    def __init__(self, fileobj: Any, transfer_coordinator: Any) -> None:
+        super().__init__(fileobj)
+        self._transfer_coordinator = transfer_coordinator
+
+    def read(self, amount: int | None = None) -> bytes:
+        if self._transfer_coordinator.exception:
+            raise self._transfer_coordinator.exception
+        return self._fileobj.read(amount)
+
+    def close(self) -> None:
+        self._fileobj.close()
+
+    def __enter__(self) -> InterruptReader:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.close()
+
+
+class _CallerOwnedFile(_FileView):
+    """Delegates reads and seeks to a caller's file object but never closes it.
+
+    Closing a request body must flush progress without closing what the caller owns.
+    """
 
     def close(self) -> None:
         """Leave the caller's file object open."""
@@ -683,20 +681,29 @@ class UploadSubmissionTask(SubmissionTask):
             refuse_unsized_source(transfer_future.meta.call_args.fileobj, osutil)
             upload_input_manager.provide_transfer_size(transfer_future)
         resuming = resume is not None and resume.token is not None
-        if resuming or upload_input_manager.requires_multipart_upload(
+        multipart = resuming or upload_input_manager.requires_multipart_upload(
             transfer_future, config
-        ):
-            submit = self._submit_multipart_request
-        else:
-            submit = self._submit_upload_request
-        submit(
-            client=client,
-            config=config,
-            osutil=osutil,
-            request_executor=request_executor,
-            transfer_future=transfer_future,
-            upload_input_manager=upload_input_manager,
         )
+        full_object = self._full_object_crc(
+            config, transfer_future.meta.call_args.extra_args
+        )
+        if multipart:
+            self._submit_multipart_request(
+                client,
+                config,
+                request_executor,
+                transfer_future,
+                upload_input_manager,
+                full_object,
+            )
+        else:
+            self._submit_upload_request(
+                client,
+                request_executor,
+                transfer_future,
+                upload_input_manager,
+                full_object,
+            )
 
     def _full_object_crc(self, config: Any, extra_args: dict) -> FullObjectCrc | None:
         """The CRC to compute for ``full_object_checksum`` (``None``: not asked for).
@@ -722,14 +729,12 @@ class UploadSubmissionTask(SubmissionTask):
     def _submit_upload_request(
         self,
         client: Any,
-        config: Any,
-        osutil: Any,
         request_executor: Any,
         transfer_future: Any,
         upload_input_manager: UploadInputManager,
+        full_object: FullObjectCrc | None,
     ) -> None:
         call_args = transfer_future.meta.call_args
-        full_object = self._full_object_crc(config, call_args.extra_args)
         body = upload_input_manager.get_put_object_body(transfer_future)
         extra_args = self._extra_put_object_args(call_args.extra_args)
         if full_object is not None:
@@ -748,13 +753,12 @@ class UploadSubmissionTask(SubmissionTask):
         self,
         client: Any,
         config: Any,
-        osutil: Any,
         request_executor: Any,
         transfer_future: Any,
         upload_input_manager: UploadInputManager,
+        full_object: FullObjectCrc | None,
     ) -> None:
         call_args = transfer_future.meta.call_args
-        full_object = self._full_object_crc(config, call_args.extra_args)
         _apply_full_object_checksum(call_args.extra_args)
         coordinator = self._transfer_coordinator
         journal = self._open_resume_journal(client, config, transfer_future)
