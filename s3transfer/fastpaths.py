@@ -21,7 +21,29 @@ ENV_VAR = 'S3TRANSFER_NO_FAST_PATHS'
 
 def enabled() -> bool:
     """Whether fast paths may run: ``S3TRANSFER_NO_FAST_PATHS`` unset, empty or 0."""
-    return os.environ.get(ENV_VAR, '').strip() in ('', '0')
+    return _setting().strip() in ('', '0')
+
+
+# ``os.environ.get`` encodes the name on every lookup (~1 us, several lookups per
+# small transfer); the mapping of encoded names it then reads (CPython's
+# ``os.environ._data``, changed by every update made through ``os.environ``) is read
+# directly when it is there, with the name encoded once.
+_ENVIRON = os.environ
+_ENCODED: object = None
+try:
+    _ENCODED = _ENVIRON.encodekey(ENV_VAR)
+    _DATA: dict | None = _ENVIRON._data  # type: ignore[attr-defined]
+except AttributeError:  # another Python's os.environ
+    _DATA = None
+
+
+def _setting() -> str:
+    if _DATA is None or os.environ is not _ENVIRON:
+        return os.environ.get(ENV_VAR, '')
+    value = _DATA.get(_ENCODED)
+    if value is None:
+        return ''
+    return _ENVIRON.decodevalue(value)
 
 
 class SelfCheck:

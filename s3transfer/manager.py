@@ -159,11 +159,12 @@ class TransferConfig:
         _check_resume_settings(self)
 
     def _validate_attrs_are_nonzero(self) -> None:
+        unset = self.UNSET_DEFAULT  # read once: subclasses' attribute reads are slow
         for attr, value in self.__dict__.items():
             if attr in _COUNT_SETTINGS:
                 _check_is_count(attr, value)
                 continue
-            if value is None or value is self.UNSET_DEFAULT or isinstance(value, bool):
+            if value is None or value is unset or isinstance(value, bool):
                 continue
             if attr in _NUMERIC_SETTINGS:
                 _check_is_number(attr, value)

@@ -27,7 +27,6 @@ import itertools
 import logging
 import os
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
@@ -188,15 +187,17 @@ class BorrowingExecutor:
         self._max_workers = max_workers
         self._queue: collections.deque = collections.deque()
         self._lock = threading.Lock()
-        self._all_done = threading.Condition(self._lock)
         self._borrowed = 0  # pool workers currently draining this executor's queue
+        self._all_done: threading.Event | None = None  # made by a waiting shutdown
         self._shut_down = False
         self._pool = pool  # None: the process's shared pool, looked up per submit
-        _executors.add(self)
+        self._generation = _generation
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         """Schedule ``fn(*args, **kwargs)``; return its ``Future``."""
         future: Future = Future()
+        if self._generation != _generation:
+            self._after_fork()
         with self._lock:
             if self._shut_down:
                 raise RuntimeError('cannot schedule new futures after shutdown')
@@ -211,9 +212,8 @@ class BorrowingExecutor:
             (self._pool or shared_pool()).run(self._drain)
         except BaseException:
             with self._lock:
-                self._borrowed -= 1
                 self._queue.remove((future, fn, args, kwargs))
-                self._all_done.notify_all()
+                self._release_borrowed()
             raise
         return future
 
@@ -275,25 +275,31 @@ class BorrowingExecutor:
     def _release_borrowed(self) -> None:
         """Give back one borrowed slot (lock held)."""
         self._borrowed -= 1
-        if not self._borrowed:
-            self._all_done.notify_all()
+        if not self._borrowed and self._all_done is not None:
+            self._all_done.set()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Refuse new tasks; with ``wait``, return once this executor's tasks ran."""
+        if self._generation != _generation:
+            self._after_fork()
         with self._lock:
             self._shut_down = True
             if cancel_futures:
                 while self._queue:
                     self._queue.popleft()[0].cancel()
-            if wait:
-                while self._borrowed:
-                    self._all_done.wait()
+            if not wait or not self._borrowed:
+                return
+            if self._all_done is None:
+                self._all_done = threading.Event()
+            all_done = self._all_done
+        all_done.wait()
 
     def _after_fork(self) -> None:
-        # The parent's workers do not exist in the child: nothing drains any more.
+        # In a forked child the parent's workers (and any lock they held) are gone.
         self._lock = threading.Lock()
-        self._all_done = threading.Condition(self._lock)
+        self._all_done = None
         self._borrowed = 0
+        self._generation = _generation
 
 
 def _run_task(future: Future, fn: Callable, args: tuple, kwargs: dict) -> None:
@@ -308,8 +314,8 @@ def _run_task(future: Future, fn: Callable, args: tuple, kwargs: dict) -> None:
         future.set_result(result)
 
 
-_executors: weakref.WeakSet[BorrowingExecutor] = weakref.WeakSet()
 _pool = WorkerPool()
+_generation = 0  # bumped in a forked child: executors then forget what they borrowed
 
 
 def shared_pool() -> WorkerPool:
@@ -319,10 +325,9 @@ def shared_pool() -> WorkerPool:
 
 def _reset_after_fork() -> None:
     """In a forked child: an empty pool, and executors with nothing borrowed."""
-    global _pool
+    global _pool, _generation
     _pool = WorkerPool()
-    for executor in list(_executors):
-        executor._after_fork()
+    _generation += 1
 
 
 def _close_at_exit() -> None:

@@ -5,6 +5,7 @@ of botocore's private internals must make it step aside, never fail a transfer.
 """
 
 import copy
+import os
 import threading
 
 import pytest
@@ -160,3 +161,18 @@ def test_streaming_writes_released_together_are_one_task_each_when_off(
     submitted = [task for task, _ in executor.submitted]
     assert [type(task) for task in submitted] == [IOStreamingWriteTask] * 2
     assert [task.queue_slots for task in submitted] == [1, 1]
+
+
+def test_the_switch_follows_os_environ_changes(monkeypatch):
+    monkeypatch.delenv(fastpaths.ENV_VAR, raising=False)
+    assert fastpaths.enabled()
+    for value, expected in (('1', False), (' 0 ', True), ('yes', False), ('', True)):
+        monkeypatch.setenv(fastpaths.ENV_VAR, value)
+        assert fastpaths.enabled() is expected
+    monkeypatch.delenv(fastpaths.ENV_VAR)
+    assert fastpaths.enabled()
+
+
+def test_the_switch_reads_a_replaced_os_environ(monkeypatch):
+    monkeypatch.setattr(os, 'environ', {fastpaths.ENV_VAR: '1'})
+    assert not fastpaths.enabled()
