@@ -24,6 +24,7 @@ from s3transfer.tasks import (
     CreateMultipartUploadTask,
     SubmissionTask,
     Task,
+    request_kwargs,
 )
 from s3transfer.utils import (
     ChunksizeAdjuster,
@@ -165,15 +166,14 @@ class CopySubmissionTask(SubmissionTask):
     ) -> None:
         """Submit one CopyObject carrying every user extra arg."""
         call_args = transfer_future.meta.call_args
-        main_kwargs = {
-            'client': client,
-            'copy_source': call_args.copy_source,
-            'bucket': call_args.bucket,
-            'key': call_args.key,
-            'extra_args': call_args.extra_args,
-            'callbacks': get_callbacks(transfer_future, 'progress'),
-            'size': transfer_future.meta.size,
-        }
+        main_kwargs = request_kwargs(
+            client,
+            call_args,
+            call_args.extra_args,
+            copy_source=call_args.copy_source,
+            callbacks=get_callbacks(transfer_future, 'progress'),
+            size=transfer_future.meta.size,
+        )
         self._submit_task(request_executor, CopyObjectTask, main_kwargs, is_final=True)
 
     def _submit_multipart_request(
@@ -196,12 +196,7 @@ class CopySubmissionTask(SubmissionTask):
         create_future = self._submit_task(
             request_executor,
             CreateMultipartUploadTask,
-            {
-                'client': client,
-                'bucket': call_args.bucket,
-                'key': call_args.key,
-                'extra_args': create_args,
-            },
+            request_kwargs(client, call_args, create_args),
         )
         part_futures = self._submit_part_copies(
             client, config, request_executor, transfer_future, create_future
@@ -210,14 +205,13 @@ class CopySubmissionTask(SubmissionTask):
         self._submit_task(
             request_executor,
             CopyCompleteMultipartUploadTask,
-            {
-                'client': client,
-                'bucket': call_args.bucket,
-                'key': call_args.key,
-                'extra_args': complete_args,
-                'call_args': call_args,
-                'source_version_id': source_version_id,
-            },
+            request_kwargs(
+                client,
+                call_args,
+                complete_args,
+                call_args=call_args,
+                source_version_id=source_version_id,
+            ),
             pending_main_kwargs={'upload_id': create_future, 'parts': part_futures},
             is_final=True,
         )
@@ -249,17 +243,16 @@ class CopySubmissionTask(SubmissionTask):
             extra_args['CopySourceRange'] = part.range_header()
             if meta.etag is not None:
                 extra_args['CopySourceIfMatch'] = meta.etag
-            main_kwargs = {
-                'client': client,
-                'copy_source': call_args.copy_source,
-                'bucket': call_args.bucket,
-                'key': call_args.key,
-                'part_number': part.number,
-                'extra_args': extra_args,
-                'callbacks': callbacks,
-                'size': part.size,
-                'checksum_algorithm': call_args.extra_args.get('ChecksumAlgorithm'),
-            }
+            main_kwargs = request_kwargs(
+                client,
+                call_args,
+                extra_args,
+                copy_source=call_args.copy_source,
+                part_number=part.number,
+                callbacks=callbacks,
+                size=part.size,
+                checksum_algorithm=call_args.extra_args.get('ChecksumAlgorithm'),
+            )
             if retry_policy is not None:
                 main_kwargs['part_retry_policy'] = retry_policy
             part_futures.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from s3transfer.futures import BoundedExecutor, TransferFuture
-from s3transfer.tasks import SubmissionTask, Task
+from s3transfer.tasks import SubmissionTask, Task, request_kwargs
 
 
 class DeleteSubmissionTask(SubmissionTask):
@@ -19,12 +19,7 @@ class DeleteSubmissionTask(SubmissionTask):
         **kwargs: Any,
     ) -> None:
         call_args = transfer_future.meta.call_args
-        main_kwargs = {
-            'client': client,
-            'bucket': call_args.bucket,
-            'key': call_args.key,
-            'extra_args': call_args.extra_args,
-        }
+        main_kwargs = request_kwargs(client, call_args, call_args.extra_args)
         self._submit_task(
             request_executor, DeleteObjectTask, main_kwargs, is_final=True
         )

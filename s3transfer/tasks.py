@@ -283,6 +283,20 @@ class SubmissionTask(Task):
             submitted = still_associated
 
 
+def request_kwargs(
+    client: Any, call_args: Any, extra_args: dict, /, **kwargs: Any
+) -> dict[str, Any]:
+    """Main kwargs every request task of a transfer starts from: the client, the
+    transfer's bucket and key, the extra args of that request, and ``kwargs``."""
+    return {
+        'client': client,
+        'bucket': call_args.bucket,
+        'key': call_args.key,
+        'extra_args': extra_args,
+        **kwargs,
+    }
+
+
 class CreateMultipartUploadTask(Task):
     """Starts a multipart upload and arranges for it to be aborted on failure."""
 

@@ -45,6 +45,7 @@ from s3transfer.tasks import (
     SubmissionTask,
     Task,
     conditional_write_errors,
+    request_kwargs,
 )
 from s3transfer.threads import last_submission
 from s3transfer.utils import (
@@ -742,7 +743,7 @@ class UploadSubmissionTask(SubmissionTask):
             extra_args['ChecksumAlgorithm'] = full_object.algorithm.name
         task = PutObjectTask(
             transfer_coordinator=self._transfer_coordinator,
-            main_kwargs=_request_kwargs(client, call_args, extra_args, fileobj=body),
+            main_kwargs=request_kwargs(client, call_args, extra_args, fileobj=body),
             is_final=True,
         )
         tag = self._get_upload_task_tag(upload_input_manager, 'put_object')
@@ -779,7 +780,7 @@ class UploadSubmissionTask(SubmissionTask):
                 request_executor,
                 _create_task_cls(journal)(
                     transfer_coordinator=coordinator,
-                    main_kwargs=_request_kwargs(
+                    main_kwargs=request_kwargs(
                         client, call_args, create_args, **_journal_kwarg(journal)
                     ),
                 ),
@@ -799,7 +800,7 @@ class UploadSubmissionTask(SubmissionTask):
             request_executor,
             complete_task_cls(
                 transfer_coordinator=coordinator,
-                main_kwargs=_request_kwargs(
+                main_kwargs=request_kwargs(
                     client, call_args, complete_args, **complete_kwargs
                 ),
                 pending_main_kwargs={'upload_id': create_future, 'parts': part_futures},
@@ -862,7 +863,7 @@ class UploadSubmissionTask(SubmissionTask):
                     continue
                 task = _part_task_cls(journal)(
                     transfer_coordinator=self._transfer_coordinator,
-                    main_kwargs=_request_kwargs(
+                    main_kwargs=request_kwargs(
                         client,
                         call_args,
                         part_args,
@@ -1062,19 +1063,6 @@ def _resumed_upload_id(
         UploadId=upload_id,
     )
     return _resolved(upload_id)
-
-
-def _request_kwargs(
-    client: Any, call_args: Any, extra_args: dict, **kwargs: Any
-) -> dict[str, Any]:
-    """Main kwargs shared by every request task of one upload."""
-    return {
-        'client': client,
-        'bucket': call_args.bucket,
-        'key': call_args.key,
-        'extra_args': extra_args,
-        **kwargs,
-    }
 
 
 def _part_retry_kwargs(config: Any) -> dict[str, Any]:
