@@ -22,6 +22,7 @@ or for fewer files than two per worker, the job runs in this process.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import multiprocessing
 import os
@@ -91,13 +92,23 @@ def run_plan_in_processes(
     started = time.monotonic()
     client.close()  # no pooled connection is shared with a worker
     context = multiprocessing.get_context('fork')
+    worker_config = _share_of(config, processes)
     shards = [list(range(n, len(plan.items), processes)) for n in range(processes)]
     workers = []
     for shard in shards:
         parent_end, child_end = context.Pipe()
         process = context.Process(
             target=_worker,
-            args=(child_end, client, config, plan, shard, policy, out, operation),
+            args=(
+                child_end,
+                client,
+                worker_config,
+                plan,
+                shard,
+                policy,
+                out,
+                operation,
+            ),
             daemon=True,
         )
         process.start()
@@ -116,6 +127,16 @@ def run_plan_in_processes(
             worker.process.join(timeout=CLEANUP_TIMEOUT)
             worker.conn.close()
     return gathered.result(), time.monotonic() - started
+
+
+def _share_of(config: TransferConfig, processes: int) -> TransferConfig:
+    """A worker's settings: ``--max-bandwidth`` stays a cap on the whole run."""
+    limit = getattr(config, 'max_bandwidth', None)
+    if not limit:
+        return config
+    share = copy.copy(config)
+    share.max_bandwidth = max(1, limit // processes)
+    return share
 
 
 # -- the parent -----------------------------------------------------------------------

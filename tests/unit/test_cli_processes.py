@@ -100,3 +100,15 @@ def test_relayed_lines_clear_the_bar_first():
     out.relay('stderr', 'upload failed: x\n')
     assert stdout.getvalue().endswith('\r\x1b[Kupload: a to s3://b/a\n')
     assert stderr.getvalue() == 'upload failed: x\n'
+
+
+def test_bandwidth_is_shared_out_and_other_settings_kept():
+    from s3transfer.manager import TransferConfig
+
+    config = TransferConfig(max_bandwidth=10 * 1024**2, max_request_concurrency=7)
+    share = processes._share_of(config, 3)
+    assert share.max_bandwidth == 10 * 1024**2 // 3
+    assert share.max_request_concurrency == 7
+    assert config.max_bandwidth == 10 * 1024**2  # the run's own is unchanged
+    unlimited = TransferConfig()
+    assert processes._share_of(unlimited, 3) is unlimited
