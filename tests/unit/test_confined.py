@@ -80,3 +80,13 @@ def test_pickles_as_its_path(tmp_path):
     copy = pickle.loads(pickle.dumps(ConfinedFolder(str(tmp_path))))
     assert copy.path == str(tmp_path)
     os.close(copy.open_root())
+
+
+def test_a_failed_rename_leaves_no_temp_file(tmp_path):
+    (tmp_path / 'f').mkdir()  # a folder where the file must go
+    temp = ConfinedTempFile(ConfinedFolder(str(tmp_path)), ['f'])
+    temp.write(b'data')
+    with pytest.raises(IsADirectoryError):
+        temp.commit()
+    assert [p.name for p in tmp_path.iterdir()] == ['f']
+    assert list((tmp_path / 'f').iterdir()) == []
