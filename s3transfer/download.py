@@ -715,8 +715,8 @@ class DownloadSubmissionTask(SubmissionTask):
         meta = gets.transfer_future.meta
         plan = PartPlan(meta.size, download_part_size(gets.config, meta.size))
         parts: Iterable[Part] = plan.parts()
-        if journal is None and isinstance(gets.fileobj, _PositionalTempFile):
-            gets.fileobj.reserve(meta.size)
+        if isinstance(gets.fileobj, _PositionalTempFile):
+            gets.fileobj.reserve(meta.size)  # only a new temp file ('wb') takes it
         if journal is not None:
             token = journal.token
             plan = token.plan

@@ -179,3 +179,18 @@ def test_a_failing_fallocate_is_ignored(client, stubber, tmp_path, monkeypatch):
     _ranges(stubber, DATA, 256)
     got = _download(client, tmp_path, multipart_threshold=256, multipart_chunksize=256)
     assert got == DATA
+
+
+def test_a_temp_file_opened_to_continue_is_not_preallocated(tmp_path, monkeypatch):
+    calls = _record_preallocations(monkeypatch)
+    (tmp_path / 'temp').write_bytes(b'kept')
+    resumed = download._PositionalTempFile(str(tmp_path / 'temp'), open, mode='r+b')
+    resumed.reserve(1000)
+    assert resumed.write_at(b'!', 4)
+    resumed.close()
+    fresh = download._PositionalTempFile(str(tmp_path / 'new'), open)
+    fresh.reserve(1000)
+    assert fresh.write_at(b'!', 4)
+    fresh.close()
+    assert calls == [1000]
+    assert (tmp_path / 'temp').read_bytes() == b'kept!'
