@@ -11,9 +11,10 @@ one ``DirectoryResult`` for the summary and the exit code.
 * ``--fail-fast``: the first failure stops its worker's files and the parent tells
   the other workers to stop.
 * Ctrl-C reaches every worker (one process group); SIGTERM/SIGHUP sent to the parent
-  alone are passed on. Each worker cleans up as a single run does (journals kept or
-  partial files removed) and the parent waits for them before it reports the
-  interruption.
+  alone are passed on. A worker that dies fails its unreported files; a worker whose
+  parent dies cancels its files. Each worker cleans up as a single run does
+  (journals kept or partial files removed) and the parent waits for them before it
+  reports the interruption.
 
 Workers are forked (POSIX only), so nothing is pickled but the messages. Elsewhere,
 or for fewer files than two per worker, the job runs in this process.
@@ -329,6 +330,7 @@ def _worker(
 ) -> None:
     """Run the files ``shard`` of ``plan``; report lines, progress and outcomes."""
     _interrupt_once()
+    parent = os.getppid()
     lock = threading.Lock()
     # The forked copy of the parent's Output (also the one its logging handler holds)
     # now writes to the parent, which prints; the bar stays the parent's.
@@ -354,6 +356,8 @@ def _worker(
             )
             threading.Thread(target=_obey, args=(conn, future), daemon=True).start()
             while not future.wait(_TICK):
+                if os.getppid() != parent:  # the parent died: stop, leave no orphan
+                    future.cancel()
                 _send(conn, lock, ('progress', future.progress()))
     except KeyboardInterrupt:
         pass  # the manager has cancelled and cleaned up; report what happened

@@ -228,3 +228,77 @@ def test_mv_deletes_exactly_the_sources_the_workers_moved(
     assert sorted(p.name for p in dest.iterdir() if p.is_file()) == [
         'f0', 'f1', 'f3', 'f4', 'f5',
     ]  # fmt: skip
+
+
+def _children(pid):
+    path = Path(f'/proc/{pid}/task/{pid}/children')
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.skipif(not Path('/proc/self/task').exists(), reason='needs /proc')
+def test_a_killed_worker_fails_its_files_and_the_run_ends(
+    s3_endpoint, s3_client, bucket, tmp_path
+):
+    objects = {f'k/f{i}.bin': os.urandom(128 * 1024) for i in range(12)}
+    for key, data in objects.items():
+        s3_client.put_object(Bucket=bucket, Key=key, Body=data)
+    dest = tmp_path / 'dest'
+    command = _command(
+        s3_endpoint, 'cp', '--recursive', f's3://{bucket}/k', str(dest),
+        '--max-bandwidth', '1MiB', '--max-concurrency', '1', '--processes', '2',
+        '--no-progress',
+    )  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while len(_children(process.pid)) < 2:
+            assert time.monotonic() < deadline, 'the workers never started'
+            time.sleep(0.02)
+        os.kill(_children(process.pid)[0], signal.SIGKILL)
+        returncode = process.wait(timeout=30)
+    finally:
+        process.kill()
+        stdout, stderr = process.communicate()
+    assert returncode == 1, stderr
+    assert 'the worker process ended unexpectedly' in stderr
+    assert ' failed' in stdout.splitlines()[-1]
+    assert not stdout.splitlines()[-1].startswith('12 transferred')
+
+
+def _gone(pid):
+    try:
+        status = Path(f'/proc/{pid}/status').read_text()
+    except OSError:
+        return True
+    return '\nState:\tZ' in status  # exited, not yet reaped by its new parent
+
+
+@pytest.mark.skipif(not Path('/proc/self/task').exists(), reason='needs /proc')
+def test_workers_of_a_killed_parent_stop(s3_endpoint, s3_client, bucket, tmp_path):
+    objects = {f'o/f{i}.bin': os.urandom(1024 * 1024) for i in range(12)}
+    for key, data in objects.items():
+        s3_client.put_object(Bucket=bucket, Key=key, Body=data)
+    command = _command(
+        s3_endpoint, 'cp', '--recursive', f's3://{bucket}/o', str(tmp_path / 'dest'),
+        '--max-bandwidth', '512KiB', '--max-concurrency', '1', '--processes', '2',
+        '--no-progress',
+    )  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    workers = []
+    try:
+        deadline = time.monotonic() + 20
+        while len(workers) < 2:
+            assert time.monotonic() < deadline, 'the workers never started'
+            workers = _children(process.pid)
+            time.sleep(0.02)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    deadline = time.monotonic() + 10  # their share alone would take 24 s
+    while not all(_gone(pid) for pid in workers):
+        assert time.monotonic() < deadline, 'a worker outlived its parent'
+        time.sleep(0.1)
