@@ -239,7 +239,7 @@ def _children(pid):
 def test_a_killed_worker_fails_its_files_and_the_run_ends(
     s3_endpoint, s3_client, bucket, tmp_path
 ):
-    objects = {f'k/f{i}.bin': os.urandom(128 * 1024) for i in range(12)}
+    objects = {f'k/f{i}.bin': os.urandom(64 * 1024) for i in range(6)}
     for key, data in objects.items():
         s3_client.put_object(Bucket=bucket, Key=key, Body=data)
     dest = tmp_path / 'dest'
@@ -264,7 +264,7 @@ def test_a_killed_worker_fails_its_files_and_the_run_ends(
     assert returncode == 1, stderr
     assert 'the worker process ended unexpectedly' in stderr
     assert ' failed' in stdout.splitlines()[-1]
-    assert not stdout.splitlines()[-1].startswith('12 transferred')
+    assert not stdout.splitlines()[-1].startswith('6 transferred')
 
 
 def _gone(pid):
