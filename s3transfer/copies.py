@@ -202,18 +202,19 @@ class CopySubmissionTask(SubmissionTask):
             client, config, request_executor, transfer_future, create_future
         )
         complete_args = _args_for(call_args.extra_args, self.COMPLETE_MULTIPART_ARGS)
-        self._submit_task(
+        main_kwargs = request_kwargs(
+            client,
+            call_args,
+            complete_args,
+            call_args=call_args,
+            source_version_id=source_version_id,
+        )
+        self._submit_completion(
             request_executor,
             CopyCompleteMultipartUploadTask,
-            request_kwargs(
-                client,
-                call_args,
-                complete_args,
-                call_args=call_args,
-                source_version_id=source_version_id,
-            ),
-            pending_main_kwargs={'upload_id': create_future, 'parts': part_futures},
-            is_final=True,
+            main_kwargs,
+            create_future,
+            part_futures,
         )
 
     def _submit_part_copies(

@@ -272,6 +272,25 @@ class SubmissionTask(Task):
             ),
         )
 
+    def _submit_completion(
+        self,
+        request_executor: Any,
+        task_cls: type[Task],
+        main_kwargs: dict[str, Any],
+        create_future: Any,
+        part_futures: list[Any],
+    ) -> Any:
+        """Submit a multipart transfer's final task, run with the upload id and
+        every part's entry once their futures are done."""
+        pending = {'upload_id': create_future, 'parts': part_futures}
+        return self._submit_task(
+            request_executor,
+            task_cls,
+            main_kwargs,
+            pending_main_kwargs=pending,
+            is_final=True,
+        )
+
     def _wait_for_all_submitted_futures_to_complete(self) -> None:
         # Waited-on tasks may submit more; repeat until a wait adds nothing new.
         submitted = self._transfer_coordinator.associated_futures

@@ -796,16 +796,12 @@ class UploadSubmissionTask(SubmissionTask):
             journal,
         )
         complete_args = self._extra_complete_multipart_args(call_args.extra_args)
-        coordinator.submit(
+        self._submit_completion(
             request_executor,
-            complete_task_cls(
-                transfer_coordinator=coordinator,
-                main_kwargs=request_kwargs(
-                    client, call_args, complete_args, **complete_kwargs
-                ),
-                pending_main_kwargs={'upload_id': create_future, 'parts': part_futures},
-                is_final=True,
-            ),
+            complete_task_cls,
+            request_kwargs(client, call_args, complete_args, **complete_kwargs),
+            create_future,
+            part_futures,
         )
 
     def _submit_upload_part_tasks(
