@@ -35,6 +35,7 @@ def test_s3_forms_take_the_fast_path(monkeypatch):
     def fail(value):
         raise AssertionError(f'botocore parser called for {value!r}')
 
+    monkeypatch.delenv('S3TRANSFER_NO_FAST_PATHS', raising=False)
     assert timestamps._CHECK.passed()
     monkeypatch.setattr(timestamps, 'botocore_parse_timestamp', fail)
     parsed = timestamps.parse_timestamp('2026-12-08T03:29:17.5Z')
