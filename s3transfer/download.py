@@ -24,7 +24,7 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -441,15 +441,7 @@ class DownloadNonSeekableOutputManager(_IntoCallersObject):
 class DownloadSpecialFilenameOutputManager(DownloadNonSeekableOutputManager):
     """Streams into a FIFO, device or socket path; no temp file."""
 
-    def __init__(
-        self,
-        osutil: Any,
-        transfer_coordinator: Any,
-        io_executor: Any,
-        defer_queue: Any = None,
-    ) -> None:
-        super().__init__(osutil, transfer_coordinator, io_executor, defer_queue)
-        self._fileobj: Any = None
+    _fileobj: Any = None  # set by get_fileobj_for_io_writes
 
     @classmethod
     def is_compatible(cls, download_target: Any, osutil: Any) -> bool:
@@ -779,19 +771,7 @@ class DownloadSubmissionTask(SubmissionTask):
         extra_args['Range'] = first_part.range_header()
         if meta.etag is not None:
             extra_args['IfMatch'] = meta.etag
-        callback = GetObjectFirstChunkOnDoneCallback(
-            transfer_future=gets.transfer_future,
-            download_output_manager=gets.download_output_manager,
-            io_executor=gets.io_executor,
-            transfer_coordinator=self._transfer_coordinator,
-            client=gets.client,
-            config=gets.config,
-            request_executor=gets.request_executor,
-            bandwidth_limiter=gets.bandwidth_limiter,
-            fileobj=gets.fileobj,
-            progress_callbacks=gets.progress_callbacks,
-            get_object_tag=gets.get_object_tag,
-        )
+        callback = GetObjectFirstChunkOnDoneCallback(**gets.as_keywords())
         task = GetObjectTask(
             transfer_coordinator=self._transfer_coordinator,
             main_kwargs=gets.main_kwargs(extra_args, first_part),
@@ -869,6 +849,10 @@ class GetObjectContext:
     @property
     def call_args(self) -> Any:
         return self.transfer_future.meta.call_args
+
+    def as_keywords(self) -> dict[str, Any]:
+        """The fields as keywords (not copied, unlike ``dataclasses.asdict``)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
     def main_kwargs(self, extra_args: dict, part: Part | None = None) -> dict:
         """``GetObjectTask`` main kwargs for one GET (of ``part``, when ranged)."""
@@ -986,34 +970,11 @@ def _remove_unless_kept(coordinator: Any, osutil: Any, filename: str) -> None:
 class GetObjectFirstChunkOnDoneCallback:
     """After the first ranged GET: learn size and ETag, then GET the other parts."""
 
-    def __init__(
-        self,
-        transfer_future: Any,
-        download_output_manager: DownloadOutputManager,
-        io_executor: Any,
-        transfer_coordinator: Any,
-        client: Any,
-        config: Any,
-        request_executor: Any,
-        bandwidth_limiter: Any,
-        fileobj: Any,
-        progress_callbacks: list,
-        get_object_tag: Any,
-    ) -> None:
-        self._gets = GetObjectContext(
-            transfer_coordinator=transfer_coordinator,
-            transfer_future=transfer_future,
-            client=client,
-            config=config,
-            request_executor=request_executor,
-            io_executor=io_executor,
-            download_output_manager=download_output_manager,
-            fileobj=fileobj,
-            progress_callbacks=progress_callbacks,
-            bandwidth_limiter=bandwidth_limiter,
-            get_object_tag=get_object_tag,
-        )
-        self._transfer_coordinator = transfer_coordinator
+    def __init__(self, **context: Any) -> None:
+        """Keywords (spec download.md): exactly the fields of ``GetObjectContext``,
+        ``transfer_future``, ``download_output_manager``, ``io_executor``, ...."""
+        self._gets = GetObjectContext(**context)
+        self._transfer_coordinator = self._gets.transfer_coordinator
         self._task: GetObjectTask | None = None
         self._final_task_submitted = False
         # Executors that run tasks inline call us on this same thread.
