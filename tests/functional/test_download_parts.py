@@ -111,6 +111,13 @@ def test_a_bad_download_part_size_is_refused(value):
 # --- preallocated temp files (fast path) ----------------------------------------------
 
 
+@pytest.fixture
+def fast_paths_on(monkeypatch):
+    """Preallocation is a fast path: these tests run it switched on (CI also runs
+    the suite with S3TRANSFER_NO_FAST_PATHS=1)."""
+    monkeypatch.delenv('S3TRANSFER_NO_FAST_PATHS', raising=False)
+
+
 def _record_preallocations(monkeypatch):
     calls = []
     monkeypatch.setattr(download, '_preallocate', lambda fd, size: calls.append(size))
@@ -118,7 +125,7 @@ def _record_preallocations(monkeypatch):
 
 
 def test_a_ranged_download_reserves_its_size_once(
-    client, stubber, tmp_path, monkeypatch
+    client, stubber, tmp_path, monkeypatch, fast_paths_on
 ):
     calls = _record_preallocations(monkeypatch)
     add_head(stubber, len(DATA))
@@ -147,7 +154,7 @@ def test_a_single_get_reserves_nothing(client, stubber, tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not hasattr(os, 'pwrite'), reason='positional writes need pwrite')
-def test_preallocation_gives_the_temp_file_its_size(tmp_path):
+def test_preallocation_gives_the_temp_file_its_size(tmp_path, fast_paths_on):
     temp = download._PositionalTempFile(str(tmp_path / 'temp'), open)
     temp.reserve(1000)
     assert temp.write_at(b'abc', 10)
@@ -181,7 +188,9 @@ def test_a_failing_fallocate_is_ignored(client, stubber, tmp_path, monkeypatch):
     assert got == DATA
 
 
-def test_a_temp_file_opened_to_continue_is_not_preallocated(tmp_path, monkeypatch):
+def test_a_temp_file_opened_to_continue_is_not_preallocated(
+    tmp_path, monkeypatch, fast_paths_on
+):
     calls = _record_preallocations(monkeypatch)
     (tmp_path / 'temp').write_bytes(b'kept')
     resumed = download._PositionalTempFile(str(tmp_path / 'temp'), open, mode='r+b')

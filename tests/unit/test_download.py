@@ -1073,13 +1073,20 @@ class RecordingPwrite:
             self._busy.release()
 
 
+@pytest.fixture
+def fast_paths_on(monkeypatch):
+    """Positional-write tests exercise the fast path itself: run it switched on
+    (CI also runs the suite with S3TRANSFER_NO_FAST_PATHS=1)."""
+    monkeypatch.delenv('S3TRANSFER_NO_FAST_PATHS', raising=False)
+
+
 def positional_file(tmp_path):
     from s3transfer.download import _PositionalTempFile
 
     return _PositionalTempFile(str(tmp_path / 'temp'), open)
 
 
-def test_positional_short_writes_are_continued(tmp_path, monkeypatch):
+def test_positional_short_writes_are_continued(tmp_path, monkeypatch, fast_paths_on):
     pwrite = RecordingPwrite(monkeypatch, most=3)
     temp = positional_file(tmp_path)
     assert temp.write_at(b'4567', 4)
@@ -1089,7 +1096,9 @@ def test_positional_short_writes_are_continued(tmp_path, monkeypatch):
     assert pwrite.calls == [(4, 3), (7, 1), (0, 3), (3, 1)]
 
 
-def test_positional_writes_of_many_threads_take_turns(tmp_path, monkeypatch):
+def test_positional_writes_of_many_threads_take_turns(
+    tmp_path, monkeypatch, fast_paths_on
+):
     pwrite = RecordingPwrite(monkeypatch)
     temp = positional_file(tmp_path)
     part, chunk = 64 * 1024, 8 * 1024
@@ -1113,7 +1122,7 @@ def test_positional_writes_of_many_threads_take_turns(tmp_path, monkeypatch):
     assert not pwrite.overlapped
 
 
-def test_positional_file_never_writes_after_close(tmp_path):
+def test_positional_file_never_writes_after_close(tmp_path, fast_paths_on):
     temp = positional_file(tmp_path)
     assert temp.write_at(b'ab', 0)
     temp.close()
