@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from s3transfer import threads
 from s3transfer.exceptions import FatalError
 from s3transfer.manager import TransferConfig, TransferManager
 from tests.faults.proxy import Delay, Rule
@@ -184,10 +183,14 @@ def pool_threads():
     }
 
 
-def busy_shared_workers():
-    """Shared-pool workers still running a job (idle ones wait for the next)."""
-    pool = threads.shared_pool()
-    return len(pool.threads) - pool.idle_count
+def borrowed_workers(manager):
+    """Pool workers the manager's executors still hold (0 for its own threads)."""
+    executors = (
+        manager._submission_executor._executor,
+        manager._request_executor._executor,
+        manager._io_executor._executor,
+    )
+    return sum(getattr(e, '_borrowed', 0) for e in executors)
 
 
 @pytest.mark.parametrize('cancel', [False, True])
@@ -206,4 +209,4 @@ def test_shutdown_leaves_no_worker_threads_behind(cancel):
 
     assert all(future.done() for future in futures)
     assert pool_threads() == before
-    wait_until(lambda: busy_shared_workers() == 0)
+    assert borrowed_workers(manager) == 0
